@@ -1,0 +1,1 @@
+"""A tiny shop: products, a cart, and the pricing rules behind the total."""

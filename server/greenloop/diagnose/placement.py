@@ -1,0 +1,160 @@
+"""Place each failing test's diagnostics: on the failing line of the test, and on the line of project source that
+most likely holds the bug, linked to each other.
+
+The source placement is the deepest traceback frame inside the project's own non-test code. When no frame
+reaches project source (a plain `assert f(x) == y`), a saved source file that the test exercised still gets a
+diagnostic, on its most suspicious executed line by coverage, so the user sees in the file they saved which test
+their change broke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from greenloop import project
+from greenloop.diagnose import suspicious
+from greenloop.diagnose.text import line_span
+from greenloop.records import Finding, Frame, Outcome, Related, Severity, TestResult
+
+
+def test_name(nodeid: str) -> str:
+    return nodeid.rsplit("::", 1)[-1] if "::" in nodeid else nodeid
+
+
+def _reason(result: TestResult) -> str:
+    return result.message.strip().splitlines()[0] if result.message.strip() else result.outcome.value
+
+
+def _is_source(root: Path, path: Path) -> bool:
+    return (
+        project.is_project_file(root, path)
+        and not project.is_test_file(path)
+        and not project.is_conftest(path)
+    )
+
+
+def _deepest(frames: Sequence[Frame], keep) -> Frame | None:
+    for frame in reversed(frames):
+        if keep(frame.path):
+            return frame
+    return None
+
+
+def _finding(path: Path, line: int, message: str, owner: str, code: str) -> Finding:
+    col, end_col = line_span(path, line)
+    return Finding(path=path.resolve(), line=line, col=col, end_line=line, end_col=end_col, message=message,
+                   severity=Severity.ERROR, code=code, owner=owner)
+
+
+def _link(a: Finding, b: Finding, a_says: str, b_says: str) -> None:
+    a.related.append(Related(b.path, b.line, a_says))
+    b.related.append(Related(a.path, a.line, b_says))
+
+
+def place(
+    root: Path,
+    result: TestResult,
+    run: Sequence[TestResult] = (),
+    focus: Iterable[Path] = (),
+    best_only: bool = False,
+) -> list[Finding]:
+    """Findings for one failed result. `run` is every result of the same run (for coverage ranking) and
+    `focus` the source files that should show the failure even without a traceback frame in them: each saved
+    file gets its most suspicious line, or with `best_only` (a whole-project check, where every source file is
+    in focus) only the single most suspicious line of all."""
+    if not result.outcome.is_failure:
+        return []
+    if result.when in ("collect", "conftest"):
+        return _collection(root, result)
+    name = test_name(result.nodeid)
+    reason = _reason(result)
+    test_path = result.path.resolve() if result.path else None
+    findings: list[Finding] = []
+
+    test_frame = _deepest(result.frames, lambda p: test_path is not None and p.resolve() == test_path)
+    if result.outcome is Outcome.TIMEOUT:  # killed: the frames (if any) say nothing; point at the test itself
+        test_line, text = result.line, f"{name} {reason}"
+    else:
+        test_line, text = (test_frame.line if test_frame else result.line), f"{name} failed: {reason}"
+    test_finding = None
+    if test_path is not None and test_line:
+        test_finding = _finding(test_path, test_line, text, result.nodeid, result.nodeid)
+        findings.append(test_finding)
+
+    source_frame = _deepest(result.frames, lambda p: _is_source(root, p))
+    if source_frame is not None:
+        where = f" (in {source_frame.name})" if source_frame.name and not source_frame.name.startswith("<") else ""
+        source = _finding(source_frame.path, source_frame.line,
+                          f"{name} failed here{where}: {reason}", result.nodeid, result.nodeid)
+        findings.append(source)
+        if test_finding is not None:
+            _link(test_finding, source, "the error was raised here", f"{name} fails here")
+    if source_frame is None:
+        findings.extend(_by_coverage(root, result, run, focus, best_only, test_finding))
+    return findings
+
+
+def _by_coverage(
+    root: Path,
+    result: TestResult,
+    run: Sequence[TestResult],
+    focus: Iterable[Path],
+    best_only: bool,
+    test_finding: Finding | None,
+) -> list[Finding]:
+    name, reason = test_name(result.nodeid), _reason(result)
+    tops = []
+    for path in focus:
+        if _is_source(root, path):
+            suspects = suspicious.rank(run, path, result)
+            if suspects:
+                tops.append((suspects[0], path.resolve()))
+    if best_only and tops:
+        tops = [max(tops, key=lambda item: item[0].score)]
+    findings = []
+    for top, path in tops:
+        message = (f"{name} failed: {reason}; this line ran in the failing test and is the most suspicious "
+                   f"by coverage ({top.failing} failing, {top.passing} passing test(s) ran it)")
+        finding = _finding(path, top.line, message, result.nodeid, result.nodeid)
+        if test_finding is not None:
+            _link(test_finding, finding, "most suspicious line by coverage", f"{name} fails here")
+        findings.append(finding)
+    return findings
+
+
+def _collection(root: Path, result: TestResult) -> list[Finding]:
+    """A file that cannot be collected (syntax error, import error) or a conftest that raises."""
+    reason = _reason(result)
+    what = "conftest.py failed to load" if result.when == "conftest" else "cannot collect tests"
+    owner = result.nodeid
+    findings = []
+    collected = result.path.resolve() if result.path else None
+    if collected is not None and collected.is_dir():
+        collected = None
+    own = _deepest(result.frames, lambda p: collected is not None and p.resolve() == collected)
+    if collected is not None:
+        line = own.line if own else 1
+        findings.append(_finding(collected, line, f"{what} in {collected.name}: {reason}", owner, "collection"))
+    elsewhere = _deepest(result.frames, lambda p: project.is_project_file(root, p) and p.resolve() != collected)
+    if elsewhere is not None:
+        finding = _finding(elsewhere.path, elsewhere.line,
+                           f"{reason} (while collecting {result.nodeid})", owner, "collection")
+        if findings:
+            _link(findings[0], finding, "raised here", "breaks collection here")
+        findings.append(finding)
+    return findings
+
+
+def place_all(
+    root: Path, results: Sequence[TestResult], focus: Iterable[Path] = (), best_only: bool = False
+) -> list[Finding]:
+    focus = list(focus)
+    findings: list[Finding] = []
+    for result in results:
+        findings.extend(place(root, result, results, focus, best_only))
+    return findings
+
+
+def touched_files(findings: Iterable[Finding]) -> set[Path]:
+    return {f.path for f in findings}

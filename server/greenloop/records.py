@@ -1,0 +1,121 @@
+"""Plain typed records passed between the pipeline stages.
+
+Every stage (select, run, typecheck, diagnose, present) speaks in these records, so each stage can be tested
+alone and the CLI and the language server share one engine. Lines are 1-based and columns 1-based here, as a
+person reads them; the LSP layer converts to 0-based positions at the edge.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Outcome(str, enum.Enum):
+    """What happened to one test (or one collection unit)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  # failed in setup/teardown, or could not be collected
+    SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+    TIMEOUT = "timeout"
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFORMATION = "information"
+    HINT = "hint"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One traceback frame: where execution was when a test failed."""
+
+    path: Path
+    line: int
+    name: str = ""
+
+
+@dataclass
+class TestResult:
+    """The structured outcome of one test, as written by greenloop's pytest plugin."""
+
+    nodeid: str
+    outcome: Outcome
+    when: str = "call"  # "collect", "setup", "call", "teardown", "conftest"
+    duration: float = 0.0
+    message: str = ""  # the short reason: "AssertionError: assert 3 == 4"
+    path: Path | None = None  # the test's file
+    line: int | None = None  # the test function's first line
+    frames: list[Frame] = field(default_factory=list)
+    # Lines of "focus" files this test executed, in first-execution order (only when tracing was asked for).
+    covered: dict[Path, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """Everything one pytest run produced."""
+
+    results: list[TestResult] = field(default_factory=list)
+    exit_code: int | None = None
+    duration: float = 0.0
+    timed_out: bool = False
+    problem: str | None = None  # a run-level failure: no pytest, crash, timeout; None when pytest ran normally
+    output_tail: str = ""  # the last part of pytest's own output, for messages only
+
+    @property
+    def failures(self) -> list[TestResult]:
+        return [r for r in self.results if r.outcome.is_failure]
+
+
+@dataclass(frozen=True)
+class Related:
+    path: Path
+    line: int
+    message: str
+
+
+@dataclass
+class Finding:
+    """One diagnostic, independent of the protocol that shows it.
+
+    `owner` groups findings by what produced them (a test node id, or "types:<path>") so a later run can
+    replace exactly the findings it is responsible for.
+    """
+
+    path: Path
+    line: int
+    message: str
+    severity: Severity = Severity.ERROR
+    source: str = "greenloop"
+    code: str | None = None
+    col: int = 1
+    end_line: int | None = None
+    end_col: int | None = None
+    related: list[Related] = field(default_factory=list)
+    owner: str = ""
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (str(self.path), self.line, self.col, self.message)
+
+
+@dataclass
+class Selection:
+    """Which tests a change selects, and why (for `--explain` and the server log)."""
+
+    paths: list[Path] = field(default_factory=list)  # test files to run whole
+    nodeids: list[str] = field(default_factory=list)  # single tests re-run because they failed last time
+    reasons: dict[str, str] = field(default_factory=dict)  # test file or node id -> why it was selected
+    whole_project: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.whole_project or self.paths or self.nodeids)

@@ -1,0 +1,84 @@
+"""tree-sitter access in one place: parsing Python and asking structural questions of the tree.
+
+tree-sitter parses broken files too (a half-typed line still yields a tree), which is why the import graph and
+the diagnosis use it instead of `ast`: a syntax error in one file must not blind greenloop to the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import tree_sitter_python
+from tree_sitter import Language, Node, Parser, Tree
+
+PYTHON = Language(tree_sitter_python.language())
+_local = threading.local()
+
+FUNCTION_TYPES = ("function_definition",)
+SCOPE_TYPES = ("function_definition", "class_definition")
+
+
+def parse(source: bytes, old: Tree | None = None) -> Tree:
+    """Parse Python source; pass the previous tree (already `edit`ed) for an incremental reparse."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:  # Parser objects are not thread-safe: one per thread
+        parser = _local.parser = Parser(PYTHON)
+    return parser.parse(source, old) if old is not None else parser.parse(source)
+
+
+def walk(node: Node, types: tuple[str, ...]) -> Iterator[Node]:
+    """Every descendant of `node` (itself included) whose type is in `types`, in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in types:
+            yield current
+        stack.extend(reversed(current.children))
+
+
+def text(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A function or class around a line: its kind, qualified name and 1-based line span."""
+
+    kind: str
+    name: str
+    start_line: int
+    end_line: int
+
+
+def enclosing_scopes(tree: Tree, line: int) -> list[Scope]:
+    """Functions and classes that contain 1-based `line`, innermost first."""
+    point = (max(line - 1, 0), 0)
+    node: Node | None = tree.root_node.descendant_for_point_range(point, point)
+    chain: list[Node] = []
+    while node is not None:
+        if node.type in SCOPE_TYPES:
+            chain.append(node)
+        node = node.parent
+    names = [text(n.child_by_field_name("name")) for n in chain]
+    scopes = []
+    for i, n in enumerate(chain):
+        qualified = ".".join(reversed(names[i:]))
+        kind = "class" if n.type == "class_definition" else "function"
+        scopes.append(Scope(kind, qualified, n.start_point[0] + 1, n.end_point[0] + 1))
+    return scopes
+
+
+def functions(tree: Tree) -> list[Scope]:
+    """Every function in the file (methods and nested functions included), in source order."""
+    result = []
+    for node in walk(tree.root_node, FUNCTION_TYPES):
+        scopes = enclosing_scopes(tree, node.start_point[0] + 1)
+        # The innermost scope that starts on the def line is the function itself.
+        own = next((s for s in scopes if s.start_line == node.start_point[0] + 1 and s.kind == "function"), None)
+        if own is not None:
+            result.append(own)
+    return result

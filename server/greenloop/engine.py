@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,12 +98,23 @@ class Engine:
 
     # -- the pipeline -------------------------------------------------------------------------------------
 
-    async def check(self, changed: Iterable[Path] | None = None, *, run_types: bool = True) -> CheckReport:
-        """Check what `changed` can affect; `None` checks the whole project. Never raises for project faults."""
-        async with self._lock:
-            return await self._check(None if changed is None else [Path(p).resolve() for p in changed], run_types)
+    async def check(
+        self,
+        changed: Iterable[Path] | None = None,
+        *,
+        run_types: bool = True,
+        on_update: Callable[[CheckReport], None] | None = None,
+    ) -> CheckReport:
+        """Check what `changed` can affect; `None` checks the whole project. Never raises for project faults.
 
-    async def _check(self, changed: list[Path] | None, run_types: bool) -> CheckReport:
+        `on_update` receives the report so far each time one of several jobs (tests, types) finishes."""
+        async with self._lock:
+            paths = None if changed is None else [Path(p).resolve() for p in changed]
+            return await self._check(paths, run_types, on_update)
+
+    async def _check(
+        self, changed: list[Path] | None, run_types: bool, on_update: Callable[[CheckReport], None] | None
+    ) -> CheckReport:
         started = time.monotonic()
         self.ensure_graph()
         before = {f.path for f in self.findings()}
@@ -137,23 +148,35 @@ class Engine:
             jobs.append(run_tests(self.root, interpreter.path, selection, self.settings.test_timeout, focus))
         if run_types and type_files and self.settings.type_checker != "off":
             jobs.append(check_types(self.settings.type_checker, self.root, interpreter.path, type_files))
-        outcomes = await asyncio.gather(*jobs)
-        for outcome in outcomes:
-            if isinstance(outcome, RunResult):
-                report.run = outcome
-                self._absorb_run(selection, outcome, focus, best_only=changed is None)
+        # Tests and type checks run side by side; each result is absorbed as soon as it arrives, and while the
+        # other job still runs `on_update` gets the report so far (an editor shows test failures at once rather
+        # than after the slower type checker).
+        tasks = [asyncio.ensure_future(job) for job in jobs]
+        try:
+            for finished, next_done in enumerate(asyncio.as_completed(tasks), start=1):
+                outcome = await next_done
+                if isinstance(outcome, RunResult):
+                    report.run = outcome
+                    self._absorb_run(selection, outcome, focus, best_only=changed is None)
+                else:
+                    report.types = outcome
+                    self._absorb_types(outcome)
                 if outcome.problem:
                     report.problems.append(outcome.problem)
-            else:
-                report.types = outcome
-                self._absorb_types(outcome)
-                if outcome.problem:
-                    report.problems.append(outcome.problem)
+                self._refresh(report, before, started)
+                if finished < len(tasks) and on_update is not None:
+                    on_update(report)
+        finally:  # cancelled: cancel the jobs too, which kills their process groups
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._refresh(report, before, started)
+        return report
 
+    def _refresh(self, report: CheckReport, before: set[Path], started: float) -> None:
         report.findings = self.findings()
         report.affected = before | {f.path for f in report.findings}
         report.duration = time.monotonic() - started
-        return report
 
     def _type_targets(self, changed: list[Path] | None, existing: list[Path]) -> list[Path]:
         if changed is None:

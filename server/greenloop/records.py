@@ -48,6 +48,8 @@ class Frame:
 class TestResult:
     """The structured outcome of one test, as written by greenloop's pytest plugin."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     nodeid: str
     outcome: Outcome
     when: str = "call"  # "collect", "setup", "call", "teardown", "conftest"

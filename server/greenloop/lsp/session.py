@@ -115,7 +115,8 @@ class ProjectSession:
         while self._pending is None or self._pending:
             batch, self._pending = self._pending, set()
             try:
-                report = await self.engine.check(None if batch is None else sorted(batch))
+                report = await self.engine.check(None if batch is None else sorted(batch),
+                                                 on_update=self.channel.publish)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug of ours: say so, keep serving

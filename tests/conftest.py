@@ -1,0 +1,73 @@
+"""Shared fixtures: small real projects written into a temporary directory."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write `files` (relative path -> content; str content is dedented) under `root` and return `root`."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"))
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
+    """`root = make_project({"pkg/mod.py": "...", ...})`: a project with a pyproject.toml marking its root."""
+
+    def make(files: dict[str, str | bytes]) -> Path:
+        root = tmp_path / "project"
+        root.mkdir(exist_ok=True)
+        files = {"pyproject.toml": "[tool.greenloop]\ntype_checker = \"off\"\n", **files}
+        return write_files(root, files)
+
+    return make
+
+
+# A project with one bug: `mathx.add` subtracts. `test_add` fails on a returned value (no frame in source);
+# `test_div` fails with an exception raised inside the source; `test_ok` passes.
+BUGGY = {
+    "mathx/__init__.py": "",
+    "mathx/ops.py": """
+        def add(a, b):
+            return a - b
+
+
+        def div(a, b):
+            return a / b
+
+
+        def identity(x):
+            return x
+        """,
+    "tests/test_ops.py": """
+        from mathx.ops import add, div, identity
+
+
+        def test_add():
+            assert add(2, 2) == 4
+
+
+        def test_div():
+            assert div(1, 0) == 0
+
+
+        def test_ok():
+            assert identity(3) == 3
+        """,
+}
+
+
+@pytest.fixture
+def buggy_project(make_project: Callable[[dict[str, str | bytes]], Path]) -> Path:
+    return make_project(BUGGY)

@@ -1,0 +1,69 @@
+"""Child processes: killed as a whole group at the timeout, output bounded, never left running."""
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from greenloop.run import process
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie (a killed orphan may wait a while for a reaper that never comes in a container)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+async def test_output_and_exit_code_come_back(tmp_path: Path) -> None:
+    done = await process.run([sys.executable, "-c", "import sys; print('out'); sys.exit(3)"], cwd=tmp_path, timeout=30)
+    assert (done.returncode, done.stdout.strip(), done.timed_out) == (3, "out", False)
+
+
+async def test_the_timeout_kills_grandchildren_too(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    script = (
+        "import subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(600)\n"
+    )
+    started = time.monotonic()
+    done = await process.run([sys.executable, "-c", script], cwd=tmp_path, timeout=1.5)
+    assert done.timed_out and done.returncode is None
+    assert time.monotonic() - started < 30
+    grandchild = int(pidfile.read_text())
+    await asyncio.sleep(0.2)
+    assert not alive(grandchild)
+
+
+async def test_megabytes_of_output_are_bounded_not_fatal(tmp_path: Path) -> None:
+    code = "import sys\nfor _ in range(200): sys.stdout.write('x' * 65536)\nsys.stdout.write('END')"
+    done = await process.run([sys.executable, "-c", code], cwd=tmp_path, timeout=60)
+    assert done.returncode == 0
+    assert len(done.stdout) < process.OUTPUT_LIMIT + 200
+    assert done.stdout.endswith("END") and "bytes of output omitted" in done.stdout
+
+
+async def test_cancelling_a_run_kills_its_process(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    task = asyncio.ensure_future(process.run([sys.executable, "-c", code], cwd=tmp_path, timeout=600))
+    for _ in range(200):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert not alive(int(pidfile.read_text()))
+
+
+async def test_a_missing_program_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        await process.run([str(tmp_path / "nope")], cwd=tmp_path, timeout=5)

@@ -215,9 +215,9 @@ class Engine:
             self._file_notes.pop(path, None)
             try:
                 data = path.read_bytes()
-                _, problem = project.read_text(path)
             except OSError:
                 continue
+            _, problem = project.decode(data, path.name)
             if problem and not any(CODING_COOKIE.match(line) for line in data.splitlines()[:2]):
                 self._file_notes[path] = [Finding(path=path, line=1, message=problem, severity=Severity.ERROR,
                                                   code="encoding", owner=f"encoding:{path}")]

@@ -102,12 +102,15 @@ def _venv_python(venv: Path) -> Path | None:
 
 def read_text(path: Path) -> tuple[str, str | None]:
     """The text of a file, never raising on bad bytes: (text, problem) where problem explains any decoding loss."""
-    data = path.read_bytes()
+    return decode(path.read_bytes(), path.name)
+
+
+def decode(data: bytes, name: str) -> tuple[str, str | None]:
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         problem = (
-            f"{path.name} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            f"{name} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "Python will refuse to import it unless it declares its encoding"
         )
         return data.decode("utf-8", errors="replace"), problem

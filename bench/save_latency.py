@@ -16,7 +16,9 @@ import asyncio
 import json
 import platform
 import shutil
+import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,6 +91,14 @@ class Probe:
         await self.client.stop()
 
 
+def bare_pytest(root: Path) -> float:
+    """The floor: plain pytest on the file greenloop selects, in the same interpreter, no greenloop at all."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_cart.py"],
+                   cwd=root, capture_output=True, check=False)
+    return time.monotonic() - started
+
+
 async def measure(runs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="greenloop-bench-") as scratch:
         probes = {}
@@ -98,6 +108,8 @@ async def measure(runs: int) -> dict:
             probes[name] = Probe(root, checker)
             await probes[name].start()
         samples: dict[str, dict[str, list[float]]] = {n: {"tests": [], "all": []} for n in probes}
+        floor = "plain `pytest tests/test_cart.py` (no greenloop)"
+        samples[floor] = {"tests": [], "all": []}
         for probe in probes.values():  # warm-up: the first save builds the import graph, caches, etc.
             await probe.save_once()
         for _ in range(runs):
@@ -105,6 +117,9 @@ async def measure(runs: int) -> dict:
                 tests, everything = await probe.save_once()
                 samples[name]["tests"].append(tests)
                 samples[name]["all"].append(everything)
+            elapsed = await asyncio.to_thread(bare_pytest, next(iter(probes.values())).root)
+            samples[floor]["tests"].append(elapsed)
+            samples[floor]["all"].append(elapsed)
         for probe in probes.values():
             await probe.stop()
     return {
@@ -134,6 +149,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
+    logging.getLogger("pygls").setLevel(logging.ERROR)
     data = asyncio.run(measure(args.runs))
     print(table(data))
     if args.json:

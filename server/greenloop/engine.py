@@ -62,6 +62,7 @@ class Engine:
         self._lock = asyncio.Lock()
         self._test_findings: dict[str, list[Finding]] = {}  # by owner: test node id or collected file
         self._type_findings: dict[Path, list[Finding]] = {}
+        self._types_from = self.settings.type_checker  # the checker that produced _type_findings
         self._file_notes: dict[Path, list[Finding]] = {}  # encoding problems and similar, by file
 
     # -- state --------------------------------------------------------------------------------------------
@@ -118,6 +119,9 @@ class Engine:
         started = time.monotonic()
         self.ensure_graph()
         before = {f.path for f in self.findings()}
+        if self.settings.type_checker != self._types_from:  # switched checker (or off): its findings are stale
+            self._type_findings.clear()
+            self._types_from = self.settings.type_checker
         existing = [p for p in changed or [] if p.is_file()]
         gone = [p for p in changed or [] if not p.is_file()]
         for path in existing:

@@ -10,19 +10,22 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from helpers import (ADD_ID, DIV_ID, FIXED_OPS, OPS_SUBTRACT, TEST_ADD_ASSERT, by_code, checks_done, logged, published_empty,
-                     settle, shown)
+from helpers import (ADD_ID, DIV_ID, FIXED_OPS, OPS_SUBTRACT, TEST_ADD_ASSERT, by_code, checks_done,
+                     published_empty, settle, shown)
 
 TEST = "tests/test_ops.py"
 OPS = "mathx/ops.py"
+
+
+def _buggy_shown(editor) -> bool:
+    return bool(by_code(editor.diagnostics(OPS), ADD_ID) and by_code(editor.diagnostics(TEST), ADD_ID))
 
 
 async def assert_still_serving(editor) -> None:
     """The buggy project's failures are still found after the bad input."""
     editor.reset()
     editor.save(OPS)
-    await editor.wait_for(lambda: by_code(editor.diagnostics(OPS), ADD_ID) and by_code(editor.diagnostics(TEST), ADD_ID),
-                          30)
+    await editor.wait_for(lambda: _buggy_shown(editor), 30)
     assert by_code(editor.diagnostics(TEST), ADD_ID)[0].range.start.line == TEST_ADD_ASSERT
     assert by_code(editor.diagnostics(OPS), ADD_ID)[0].range.start.line == OPS_SUBTRACT
 
@@ -266,3 +269,115 @@ async def test_save_of_a_file_outside_the_workspace_does_not_break_the_workspace
     _no_internal_error(editor)
     await assert_still_serving(editor)
     assert by_code(editor.diagnostics(TEST), DIV_ID)
+
+
+async def test_deleted_test_file_withdraws_all_of_its_diagnostics(buggy_project, start_editor):
+    """Once a test file is gone its tests cannot fail: their diagnostics in the source go too."""
+    editor = await start_editor(buggy_project)
+    editor.save(OPS)
+    await editor.wait_for(lambda: _buggy_shown(editor), 30)
+    editor.reset()
+    (buggy_project / TEST).unlink()
+    editor.save(TEST)
+    await editor.wait_for(lambda: published_empty(editor, TEST) and published_empty(editor, OPS), 30)
+    _no_internal_error(editor)
+
+
+async def test_module_level_hang_in_a_test_file_is_stopped_and_reported(make_project, start_editor):
+    root = make_project({"tests/test_hang.py": """
+        import time
+
+        time.sleep(600)
+
+
+        def test_never():
+            pass
+        """})
+    editor = await start_editor(root, init_options={"test_timeout": 3})
+    started = time.monotonic()
+    editor.save("tests/test_hang.py")
+    await editor.wait_for(lambda: [m for m in shown(editor) if "timed out" in m]
+                          or editor.diagnostics("tests/test_hang.py"), 30)
+    assert time.monotonic() - started < 30
+    editor.save("tests/test_hang.py", "def test_never():\n    assert 1 == 2\n")
+    found = await editor.wait_for(lambda: editor.diagnostics("tests/test_hang.py"), 30)
+    assert [d.range.start.line for d in found] == [1]
+
+
+async def test_hanging_test_is_killed_with_the_processes_it_started(make_project, start_editor, tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    root = make_project({"tests/test_hang.py": f"""
+        import subprocess
+        import sys
+        import time
+
+
+        def test_hang():
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            with open({str(pidfile)!r}, "w") as out:
+                out.write(str(child.pid))
+            time.sleep(600)
+        """})
+    editor = await start_editor(root, init_options={"test_timeout": 3})
+    editor.save("tests/test_hang.py")
+    found = await editor.wait_for(lambda: editor.diagnostics("tests/test_hang.py"), 30)
+    assert "timed out" in found[0].message
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        await settle(0.1)
+    assert not _alive(pid), f"the process {pid} started by the hung test is still running"
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_test_that_kills_its_own_process_is_reported_on_the_test(make_project, start_editor):
+    root = make_project({"tests/test_crash.py": """
+        import os
+
+
+        def test_fine():
+            assert True
+
+
+        def test_crash():
+            os._exit(3)
+        """})
+    editor = await start_editor(root)
+    editor.save("tests/test_crash.py")
+    found = await editor.wait_for(lambda: editor.diagnostics("tests/test_crash.py"), 30)
+    assert [(d.range.start.line, d.code) for d in found] == [(7, "tests/test_crash.py::test_crash")]
+    _no_internal_error(editor)
+
+
+async def test_raising_conftest_in_a_subdirectory_is_reported_at_the_raising_line(buggy_project, start_editor):
+    (buggy_project / "tests/sub").mkdir()
+    (buggy_project / "tests/sub/conftest.py").write_text("import os\n\nraise ValueError('sub conftest')\n")
+    (buggy_project / "tests/sub/test_s.py").write_text("def test_s():\n    assert True\n")
+    editor = await start_editor(buggy_project)
+    editor.save("pyproject.toml")  # runs every test
+    found = await editor.wait_for(lambda: editor.diagnostics("tests/sub/conftest.py"), 30)
+    assert [d.range.start.line for d in found] == [2]
+    assert "sub conftest" in found[0].message
+
+
+async def test_save_during_a_running_check_is_checked_after_it(buggy_project, start_editor, tmp_path):
+    """A save that arrives while a check runs is checked once that check ends: the last save decides."""
+    marker = tmp_path / "slow-test-started"
+    (buggy_project / "tests/test_slow.py").write_text(
+        "import time\n\nimport mathx.ops\n\n\ndef test_slow():\n"
+        f"    open({str(marker)!r}, 'w').close()\n    time.sleep(1)\n")
+    editor = await start_editor(buggy_project)
+    editor.save(OPS)
+    await editor.wait_for(marker.exists, 30)  # the first check has imported the buggy module
+    editor.save(OPS, FIXED_OPS)
+    await checks_done(editor, 2)
+    # Published empty: the first check did report test_add and test_div, the second cleared them.
+    assert published_empty(editor, OPS) and published_empty(editor, TEST)

@@ -200,3 +200,27 @@ async def test_fixing_a_collection_error_clears_it(buggy_project, start_editor):
     editor.reset()
     editor.save(OPS, FIXED_OPS)
     await editor.wait_for(lambda: published_empty(editor, OPS) and published_empty(editor, TEST), 30)
+
+
+async def test_collection_error_in_one_test_file_does_not_hide_failures_in_another(buggy_project, start_editor):
+    """Both test files import the saved module; one cannot be collected, the other must still run."""
+    (buggy_project / "tests/test_other.py").write_text(
+        "from mathx.ops import identity\n\n\ndef test_other(:\n    assert identity(1) == 1\n")
+    editor = await start_editor(buggy_project)
+    editor.save(OPS)
+    await editor.wait_for(lambda: editor.diagnostics("tests/test_other.py"), 30)
+    await checks_done(editor)
+    assert [d.range.start.line for d in editor.diagnostics("tests/test_other.py")] == [3]
+    assert _one(editor.diagnostics(TEST), ADD_ID).range.start.line == TEST_ADD_ASSERT
+    assert _one(editor.diagnostics(OPS), ADD_ID).range.start.line == OPS_SUBTRACT
+
+
+async def test_collection_error_elsewhere_does_not_clear_known_failures(buggy_project, start_editor):
+    """A whole-project run interrupted by an unrelated broken test file must not wipe failures it never re-ran."""
+    editor = await _saved_buggy(buggy_project, start_editor)
+    editor.save("tests/test_other.py", "def test_other(:\n    pass\n")
+    await editor.wait_for(lambda: editor.diagnostics("tests/test_other.py"), 30)
+    editor.save("pyproject.toml")  # runs every test
+    await checks_done(editor, 3)
+    assert by_code(editor.diagnostics(TEST), ADD_ID) and by_code(editor.diagnostics(TEST), DIV_ID)
+    assert by_code(editor.diagnostics(OPS), DIV_ID)

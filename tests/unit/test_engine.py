@@ -138,3 +138,15 @@ async def test_type_errors_in_the_saved_file_are_reported_and_replaced(make_proj
     assert (error.source, error.line, error.code) == ("basedpyright", 2, "reportReturnType")
     (root / "typed.py").write_text("def f() -> int:\n    return 1\n")
     assert (await engine.check([root / "typed.py"])).findings == []
+
+
+async def test_checking_writes_nothing_into_the_project(buggy_project: Path) -> None:
+    def snapshot() -> dict[str, bytes]:
+        return {str(p.relative_to(buggy_project)): p.read_bytes() for p in sorted(buggy_project.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts}
+
+    before = snapshot()
+    engine = Engine(buggy_project, Settings(python=sys.executable, type_checker="mypy"))
+    await engine.check([buggy_project / "mathx/ops.py"])
+    await engine.check(None)
+    assert snapshot() == before

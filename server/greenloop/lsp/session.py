@@ -49,12 +49,16 @@ class ProjectSession:
         self._editor_stamps: dict[Path, tuple[int, int] | None] = {}
         self._shown: set[str] = set()  # settings and watcher messages already shown
         self._run_problems: set[str] = set()  # problems of the last check, shown when they first appeared
+        self.layers: list[tuple[Any, str]] = []
         self.configure(layers or [])
 
     # -- settings -----------------------------------------------------------------------------------------
 
-    def configure(self, layers: list[tuple[Any, str]]) -> None:
-        loaded = config.resolve(self.root, *layers)
+    def configure(self, layers: list[tuple[Any, str]] | None = None) -> None:
+        """Apply the editor's setting layers over pyproject.toml (re-read now); None keeps the editor's last."""
+        if layers is not None:
+            self.layers = layers
+        loaded = config.resolve(self.root, *self.layers)
         self.engine.settings = loaded.settings
         for problem in loaded.problems:
             self._show_once("warning", f"greenloop: {problem}")
@@ -81,9 +85,14 @@ class ProjectSession:
 
     # -- events -------------------------------------------------------------------------------------------
 
+    def _reload_if_settings(self, paths: set[Path]) -> None:
+        if self.root / "pyproject.toml" in paths:
+            self.configure()
+
     def saved(self, path: Path) -> None:
         path = path.resolve()
         self._editor_stamps[path] = _stamp(path)
+        self._reload_if_settings({path})
         if self.engine.settings.on_save:
             self.request({path})
 
@@ -97,6 +106,7 @@ class ProjectSession:
             fresh.add(path)
         if not fresh:
             return
+        self._reload_if_settings(fresh)
         for path in fresh:
             self.engine.file_changed(path)
         self.channel.log(f"changed outside the editor: {', '.join(project.relpath(self.root, p) for p in sorted(fresh))}")

@@ -48,7 +48,9 @@ async def probe(python: str, cwd: Path) -> str | None:
 
 
 def command(python: str, selection: Selection, root: Path) -> list[str]:
-    argv = [python, "-m", "pytest", "-p", PLUGIN_NAME, "-p", "no:cacheprovider", "-q", "--color=no"]
+    # --continue-on-collection-errors: one broken test file must not hide the results of all the others.
+    argv = [python, "-m", "pytest", "-p", PLUGIN_NAME, "-p", "no:cacheprovider", "-q", "--color=no",
+            "--continue-on-collection-errors"]
     if not selection.whole_project:
         argv += [_rel(root, path) for path in selection.paths]
         argv += list(selection.nodeids)

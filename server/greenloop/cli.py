@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a directory (the whole project) or files (what saving them would run); default: .")
     check.add_argument("--json", action="store_true", help="print one JSON document")
     check.add_argument("--explain", action="store_true", help="say which interpreter and why each test was selected")
+    from greenloop.repair import command as repair_command  # light: litellm itself is imported only when used
+
+    repair_command.add_arguments(commands)
     return parser
 
 
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         from greenloop.lsp.server import serve  # imported here: `check` never pays for pygls
 
         return serve(args.tcp)
+    if args.command in ("repair", "log", "stats"):
+        from greenloop.repair import command, history
+
+        handler = {"repair": command.repair, "log": history.log_command, "stats": history.stats_command}
+        return handler[args.command](args)
     return asyncio.run(check(args.paths or [Path(".")], as_json=args.json, explain=args.explain))
 
 

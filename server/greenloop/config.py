@@ -24,6 +24,14 @@ class Settings:
     type_checker: str = "basedpyright"
     on_save: bool = True  # run checks when a file is saved
     watch: bool = True  # notice files changed outside the editor
+    # The repair loop
+    model: str | None = None  # a litellm model string; None = no LLM proposer
+    api_base: str | None = None  # e.g. http://127.0.0.1:8080/v1 for a local OpenAI-compatible server
+    critic_model: str | None = None  # a separate model for the root-cause critique step
+    max_rounds: int = 3
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+    repair_timeout: float = 600.0  # wall-clock seconds for one whole repair
 
 
 @dataclass
@@ -60,12 +68,46 @@ def _check_bool(value: Any) -> bool:
     return value
 
 
+def _check_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+def _check_rounds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ValueError("expected a whole number of rounds between 1 and 100")
+    return value
+
+
+def _check_optional_positive(kind: type) -> Any:
+    def check(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError("expected a positive number")
+        if kind is int and not float(value).is_integer():
+            raise ValueError("expected a whole number")
+        return kind(value)
+
+    return check
+
+
 _VALIDATORS = {
     "python": _check_python,
     "test_timeout": _check_timeout,
     "type_checker": _check_checker,
     "on_save": _check_bool,
     "watch": _check_bool,
+    "model": _check_text,
+    "api_base": _check_text,
+    "critic_model": _check_text,
+    "max_rounds": _check_rounds,
+    "budget_usd": _check_optional_positive(float),
+    "budget_tokens": _check_optional_positive(int),
+    "repair_timeout": _check_timeout,
 }
 
 

@@ -44,7 +44,8 @@ def test_unknown_settings_are_named(tmp_path: Path) -> None:
     loaded = config.resolve(tmp_path, ({"timeout": 3}, "init"))
     assert loaded.settings == config.Settings()
     assert loaded.problems == [
-        "init: unknown setting 'timeout' ignored (known settings: on_save, python, test_timeout, type_checker, watch)"
+        "init: unknown setting 'timeout' ignored (known settings: api_base, budget_tokens, budget_usd, critic_model, "
+        "max_rounds, model, on_save, python, repair_timeout, test_timeout, type_checker, watch)"
     ]
 
 

@@ -140,11 +140,13 @@ class RepairResult:
     targets_failing_before: int = 0
     targets_failing_after: int = 0
     regressions: list[str] = field(default_factory=list)
+    regressions_caught: int = 0  # candidates the judge refused because they broke passing tests or types
     flaky: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     patch: Patch | None = None
     diff: str = ""
     handoff: str = ""
+    suspects: list[str] = field(default_factory=list)  # "file:line (scope)" from localisation, likeliest first
     stop_reason: str = ""
     attempts: list[Attempt] = field(default_factory=list)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from greenloop.records import Frame, Outcome, RunResult, Selection, TestResult
@@ -80,8 +80,14 @@ async def run_tests(
     selection: Selection,
     timeout: float,
     trace_files: Iterable[Path] = (),
+    *,
+    wrapper: Sequence[str] = (),
+    pythonpath: Sequence[Path] = (),
 ) -> RunResult:
-    """Run the selection under pytest; never raises for anything the project does."""
+    """Run the selection under pytest; never raises for anything the project does.
+
+    `wrapper` prefixes the command (the sandbox's isolation and limits); `pythonpath` entries go first on
+    PYTHONPATH (the sandbox's copy must shadow the original project)."""
     problem = await probe(python, root)
     if problem is not None:
         return RunResult(problem=problem)
@@ -89,11 +95,13 @@ async def run_tests(
         report = Path(scratch) / "report.jsonl"
         report.touch()
         try:
+            env = environment(report, trace_files)
+            env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), env["PYTHONPATH"]])
             done = await process.run(
-                command(python, selection, root),
+                [*wrapper, *command(python, selection, root)],
                 cwd=root,
                 timeout=timeout,
-                env=environment(report, trace_files),
+                env=env,
             )
         except OSError as exc:
             return RunResult(problem=f"cannot start pytest with {python}: {exc}")

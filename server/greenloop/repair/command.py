@@ -1,0 +1,160 @@
+"""`greenloop repair`, `greenloop log` and `greenloop stats`: the repair loop and its ledger, headless.
+
+Without `--apply` nothing in the user's tree changes: the final patch is printed as a unified diff. With
+`--apply` a green patch is written, but only into files whose text is still what the repair started from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from greenloop import config, project
+from greenloop.repair.judge import JudgeSettings
+from greenloop.repair.ledger import Ledger
+from greenloop.repair.loop import Budget, RepairLoop
+from greenloop.repair.propose.llm import LLMProposer, LLMSettings
+from greenloop.repair.records import Patch, RepairResult, RepairStatus
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def add_arguments(commands: Any) -> None:
+    repair = commands.add_parser("repair", help="make failing tests pass by changing source code")
+    repair.add_argument("path", type=Path, metavar="PATH", help="a source or test file, or the project directory")
+    repair.add_argument("--tests", default="auto", metavar="NODEIDS|auto",
+                        help="comma-separated node ids to repair; auto = the failing tests relevant to PATH")
+    repair.add_argument("--model", help="litellm model string (e.g. openai/gpt-4o-mini, ollama/qwen2.5-coder)")
+    repair.add_argument("--api-base", help="base URL of an OpenAI-compatible server (Ollama, llama.cpp, vLLM)")
+    repair.add_argument("--critic-model", help="a separate model for the root-cause critique step")
+    repair.add_argument("--max-rounds", type=int, help="round cap (default 3)")
+    repair.add_argument("--budget-usd", type=float, help="stop when the model cost reaches this")
+    repair.add_argument("--budget-tokens", type=int, help="stop when this many tokens have been used")
+    repair.add_argument("--timeout", type=float, help="wall-clock seconds for the whole repair (default 600)")
+    repair.add_argument("--apply", action="store_true", help="write a green patch into the files")
+    repair.add_argument("--json", action="store_true", help="print one machine-readable result")
+
+    log = commands.add_parser("log", help="list repairs, or show the attempts of one")
+    log.add_argument("id", nargs="?", type=int, help="a repair id from the listing")
+    log.add_argument("--root", type=Path, default=Path("."), help="the project (default: .)")
+    log.add_argument("--json", action="store_true")
+
+    stats = commands.add_parser("stats", help="how repairs have gone: convergence, rounds, tokens, cost, time")
+    stats.add_argument("--root", type=Path, default=Path("."), help="the project (default: .)")
+    stats.add_argument("--json", action="store_true")
+
+
+def _settings(root: Path, args: argparse.Namespace) -> config.Settings:
+    cli = {"model": args.model, "api_base": args.api_base, "critic_model": args.critic_model,
+           "max_rounds": args.max_rounds, "budget_usd": args.budget_usd, "budget_tokens": args.budget_tokens,
+           "repair_timeout": args.timeout}
+    loaded = config.resolve(root, ({k: v for k, v in cli.items() if v is not None}, "command line"))
+    for problem in loaded.problems:
+        print(f"greenloop: {problem}", file=sys.stderr)
+    return loaded.settings
+
+
+def _progress(kind: str, data: dict[str, Any]) -> None:
+    if kind == "baseline":
+        print(f"greenloop: running the baseline in a sandbox copy ({data['isolation']})", file=sys.stderr)
+    elif kind == "targets":
+        print(f"greenloop: {len(data['targets'])} failing target test(s)"
+              + (f"; flaky, left alone: {', '.join(data['flaky'])}" if data["flaky"] else ""), file=sys.stderr)
+    elif kind == "candidate":
+        print(f"greenloop: round {data['round']} · candidate {data['candidate']}: {data['verdict']} — "
+              f"{data['reason'][:160]} · {data['failing_before']} failing → {data['failing']} · "
+              f"{data['tokens']} tokens · ${data['cost']:.4f}", file=sys.stderr)
+
+
+async def _run(root: Path, args: argparse.Namespace, settings: config.Settings) -> RepairResult:
+    if not settings.model:
+        raise SystemExit("greenloop: no proposer configured: pass --model (any litellm model string) or set "
+                         "`model` in [tool.greenloop]")
+    proposer = LLMProposer(LLMSettings(model=settings.model, api_base=settings.api_base,
+                                       critic_model=settings.critic_model))
+    interpreter = project.find_interpreter(root, settings.python)
+    judge_settings = JudgeSettings(interpreter.path, settings.test_timeout, settings.type_checker)
+    budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
+    ledger = Ledger(root)
+    loop = RepairLoop(root, proposer, judge_settings, budget, ledger, None if args.json else _progress)
+    tests = None if args.tests == "auto" else [t.strip() for t in args.tests.split(",") if t.strip()]
+    task = asyncio.ensure_future(loop.run(args.path, tests))
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, task.cancel)
+    try:
+        return await task
+    finally:
+        ledger.close()
+
+
+def apply_patch(patch: Patch) -> list[str]:
+    """Write the patch, refusing any file whose text changed since the repair read it. Returns problems."""
+    stale = [str(edit.path) for edit in patch.edits
+             if (edit.path.read_text(encoding="utf-8") if edit.path.exists() else "") != edit.before]
+    if stale:
+        return [f"{path} changed since the repair started; not applied" for path in stale]
+    for edit in patch.edits:
+        edit.path.write_text(edit.after, encoding="utf-8")
+    return []
+
+
+def result_json(root: Path, result: RepairResult) -> dict[str, Any]:
+    return {
+        "status": result.status.value,
+        "repair_id": result.repair_id,
+        "rounds": result.rounds,
+        "candidates": result.candidates,
+        "targets": result.targets,
+        "targets_failing_before": result.targets_failing_before,
+        "targets_failing_after": result.targets_failing_after,
+        "regressions": result.regressions,
+        "regressions_caught": result.regressions_caught,
+        "flaky": result.flaky,
+        "tokens_in": result.usage.tokens_in,
+        "tokens_out": result.usage.tokens_out,
+        "cost_usd": round(result.usage.cost, 6),
+        "model_seconds": round(result.usage.seconds, 3),
+        "wall_seconds": round(result.seconds, 3),
+        "stop_reason": result.stop_reason,
+        "patch": result.diff,
+        "files": [project.relpath(root, p) for p in (result.patch.files if result.patch else [])],
+        "suspects": result.suspects,
+        "handoff": result.handoff,
+    }
+
+
+def repair(args: argparse.Namespace) -> int:
+    if not args.path.exists():
+        print(f"greenloop: {args.path}: no such file or directory", file=sys.stderr)
+        return EXIT_ERROR
+    root = project.find_root(args.path)
+    settings = _settings(root, args)
+    result = asyncio.run(_run(root, args, settings))
+    applied: list[str] | None = None
+    if args.apply and result.status is RepairStatus.GREEN and result.patch is not None:
+        applied = apply_patch(result.patch)
+        if not applied and result.repair_id is not None:
+            ledger = Ledger(root)
+            ledger.set_user_action(result.repair_id, "applied_by_cli")
+            ledger.close()
+    if args.json:
+        document = result_json(root, result)
+        document["applied"] = applied == [] if applied is not None else False
+        print(json.dumps(document, indent=2))
+    else:
+        if result.diff:
+            print(result.diff, end="")
+        print(f"greenloop: {result.status.value}: {result.handoff}", file=sys.stderr)
+        if applied == []:
+            print("greenloop: patch applied", file=sys.stderr)
+        elif applied:
+            print("\n".join(f"greenloop: {p}" for p in applied), file=sys.stderr)
+        elif args.apply and result.patch is not None:
+            print("greenloop: not applied: only a green patch is applied", file=sys.stderr)
+    if result.status is RepairStatus.GREEN or result.status is RepairStatus.NOTHING_TO_DO:
+        return EXIT_OK
+    return EXIT_FAILED

@@ -1,0 +1,114 @@
+"""What a proposer is told: the failing tests, the suspicious code, and every earlier attempt with its result.
+
+Bounded and relevant, never a whole-repo dump: test functions and the enclosing functions of suspicious lines,
+with line numbers; failure messages cut to a few lines; the history keeps the newest attempts whole and shrinks
+older ones to one line each when the text grows past its budget. Stateful refinement: round N sees what rounds
+1..N-1 tried and how each one failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenloop import project, syntax
+from greenloop.records import TestResult
+from greenloop.repair.localise import Place
+from greenloop.repair.records import Attempt
+
+MESSAGE_LINES = 12
+DIFF_CHARS = 2500
+HISTORY_CHARS = 9000
+FULL_ATTEMPTS = 3
+
+
+def numbered(path: Path, start: int, end: int, mark: int | None = None) -> str:
+    """Lines start..end of `path`, numbered, with `>>` on line `mark`."""
+    try:
+        lines = project.read_text(path)[0].splitlines()
+    except OSError:
+        return f"({path.name} cannot be read)"
+    start, end = max(start, 1), min(end, len(lines))
+    width = len(str(end))
+    return "\n".join(f"{'>>' if n == mark else '  '} {n:>{width}} | {lines[n - 1]}" for n in range(start, end + 1))
+
+
+def _short(message: str, lines: int = MESSAGE_LINES) -> str:
+    parts = message.strip().splitlines()
+    return "\n".join(parts[:lines] + (["..."] if len(parts) > lines else []))
+
+
+@dataclass
+class Context:
+    root: Path
+    failures: list[TestResult]  # the target tests' baseline failures
+    places: list[Place]
+    history: list[Attempt] = field(default_factory=list)
+    round: int = 1
+    max_rounds: int = 3
+
+    def rel(self, path: Path) -> str:
+        return project.relpath(self.root, path)
+
+    def render_failures(self) -> str:
+        parts = []
+        for failure in self.failures:
+            header = f"### {failure.nodeid}\n{_short(failure.message) or failure.outcome.value}"
+            test_path = failure.path
+            frame = next((f for f in reversed(failure.frames) if test_path and f.path.resolve() == test_path.resolve()),
+                         None)
+            line = frame.line if frame else failure.line
+            if test_path is not None and line:
+                try:
+                    tree = syntax.parse(test_path.read_bytes())
+                except OSError:
+                    tree = None
+                scopes = syntax.enclosing_scopes(tree, line) if tree else []
+                start, end = (scopes[0].start_line, scopes[0].end_line) if scopes else (line - 5, line + 2)
+                header += f"\n\n{self.rel(test_path)}:\n{numbered(test_path, start, min(end, start + 60), line)}"
+            parts.append(header)
+        return "\n\n".join(parts)
+
+    def render_code(self) -> str:
+        if not self.places:
+            return "(no traceback frame or covered line in project source; the bug may be anywhere the tests reach)"
+        return "\n\n".join(
+            f"### {self.rel(p.path)}, {p.scope} (line {p.line}: {p.why})\n{numbered(p.path, p.start, p.end, p.line)}"
+            for p in self.places
+        )
+
+    def render_history(self) -> str:
+        if not self.history:
+            return "(this is the first attempt)"
+        blocks = [self._attempt(a, full=i >= len(self.history) - FULL_ATTEMPTS) for i, a in enumerate(self.history)]
+        while sum(map(len, blocks)) > HISTORY_CHARS and any("\n" in b for b in blocks[:-1]):
+            first_full = next(i for i, b in enumerate(blocks) if "\n" in b)
+            blocks[first_full] = self._attempt(self.history[first_full], full=False)
+        return "\n\n".join(blocks)
+
+    def _attempt(self, attempt: Attempt, full: bool) -> str:
+        verdict = attempt.verdict
+        title = f"Attempt {attempt.candidate} (round {attempt.round}, {attempt.proposal.proposer}): {verdict.reason}"
+        if not full:
+            return title
+        parts = [title]
+        if attempt.proposal.hypothesis:
+            parts.append(f"Hypothesis: {attempt.proposal.hypothesis.strip()[:600]}")
+        if attempt.diff:
+            diff = attempt.diff if len(attempt.diff) <= DIFF_CHARS else attempt.diff[:DIFF_CHARS] + "\n...(cut)"
+            parts.append(f"```diff\n{diff.rstrip()}\n```")
+        elif attempt.proposal.error:
+            parts.append(f"The reply could not be used: {_short(attempt.proposal.error, 8)}")
+        for failure in verdict.failures[:5]:
+            parts.append(f"- still failing: {failure.nodeid}: {_short(failure.message, 6)}")
+        return "\n".join(parts)
+
+    def fields(self) -> dict[str, str]:
+        """Values for the prompt templates."""
+        return {
+            "failures": self.render_failures(),
+            "code": self.render_code(),
+            "history": self.render_history(),
+            "round": str(self.round),
+            "max_rounds": str(self.max_rounds),
+        }

@@ -1,0 +1,192 @@
+"""The repair loop: baseline, then rounds of propose -> validate -> sandbox run -> judge -> record, until green
+or a stop rule fires. Returns the best attempt (most target tests passing, no regressions, smallest), not
+merely the last one, and a handoff note when it is not green.
+
+Stop rules: green; the round cap; the token or money budget; the wall-clock timeout; stuck (the same failure
+signature twice in a row); a proposer that cannot go on (model unreachable); cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from greenloop import project
+from greenloop.repair import validate
+from greenloop.repair.baseline import BaselineError, establish
+from greenloop.repair.context import Context
+from greenloop.repair.handoff import handoff_note
+from greenloop.repair.judge import Baseline, JudgeSettings, judge
+from greenloop.repair.ledger import Ledger
+from greenloop.repair.localise import localise
+from greenloop.repair.propose.base import Proposer
+from greenloop.repair.records import (Attempt, Proposal, RepairResult, RepairStatus, Usage, Verdict,
+                                      VerdictStatus)
+from greenloop.repair.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+Event = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Budget:
+    max_rounds: int = 3
+    usd: float | None = None
+    tokens: int | None = None
+    seconds: float | None = None
+
+
+class RepairLoop:
+    def __init__(self, root: Path, proposer: Proposer, judge_settings: JudgeSettings, budget: Budget,
+                 ledger: Ledger | None = None, on_event: Event | None = None) -> None:
+        self.root = root.resolve()
+        self.proposer = proposer
+        self.settings = judge_settings
+        self.budget = budget
+        self.ledger = ledger
+        self.on_event = on_event or (lambda kind, data: None)
+
+    async def run(self, path: Path, tests: list[str] | None = None) -> RepairResult:
+        """Repair the failing tests relevant to `path` (or the named `tests`). Cancellation returns a result."""
+        started = time.monotonic()
+        result = RepairResult(status=RepairStatus.FAILED)
+        repair_id = None
+        sandbox = await asyncio.to_thread(Sandbox, self.root)
+        try:
+            self.on_event("baseline", {"isolation": sandbox.isolation})
+            try:
+                baseline = await establish(self.root, path, tests, sandbox, self.settings)
+            except BaselineError as exc:
+                result.stop_reason = str(exc)
+                result.handoff = str(exc)
+                return result
+            result.targets, result.flaky = list(baseline.targets), list(baseline.flaky)
+            result.targets_failing_before = result.targets_failing_after = len(baseline.targets)
+            if not baseline.targets:
+                result.status = RepairStatus.FLAKY if baseline.flaky else RepairStatus.NOTHING_TO_DO
+                result.stop_reason = ("the failing tests pass on a re-run: flaky, not repaired" if baseline.flaky
+                                      else "no failing tests to repair")
+                result.handoff = result.stop_reason
+                return result
+            if self.ledger is not None:
+                repair_id = result.repair_id = self.ledger.start(project.relpath(self.root, path),
+                                                                 self.proposer.name, baseline.targets)
+            self.on_event("targets", {"targets": baseline.targets, "flaky": baseline.flaky})
+            await self._rounds(baseline, result, started, sandbox)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            result.status = RepairStatus.CANCELLED
+            result.stop_reason = "cancelled"
+        finally:
+            await asyncio.to_thread(sandbox.close)
+            result.seconds = time.monotonic() - started
+            self._conclude(result)
+            if self.ledger is not None and repair_id is not None:
+                self.ledger.finish(repair_id, result)
+            self.on_event("done", {"status": result.status.value, "stop_reason": result.stop_reason})
+        return result
+
+    async def _rounds(self, baseline: Baseline, result: RepairResult, started: float, sandbox: Sandbox) -> None:
+        failures = [baseline.results[t] for t in baseline.targets]
+        places = localise(self.root, failures, baseline.run.results if baseline.run else [])
+        result.suspects = [f"{project.relpath(self.root, p.path)}:{p.line} ({p.scope})" for p in places]
+        previous_signature = None
+        for round_number in range(1, self.budget.max_rounds + 1):
+            over = self._over_budget(result.usage, started)
+            if over:
+                result.stop_reason = over
+                return
+            result.rounds = round_number
+            self.on_event("round", {"round": round_number, "max_rounds": self.budget.max_rounds,
+                                    "failing": result.targets_failing_after, "cost": result.usage.cost})
+            context = Context(self.root, failures, places, list(result.attempts), round_number,
+                              self.budget.max_rounds)
+            attempt_started = time.monotonic()
+            proposal = await self._propose(context, started)
+            result.usage.add(proposal.usage)
+            result.candidates += 1
+            verdict, diff = await self._evaluate(proposal, baseline, sandbox)
+            attempt = Attempt(round_number, result.candidates, proposal, verdict, diff,
+                              time.monotonic() - attempt_started)
+            result.attempts.append(attempt)
+            if self.ledger is not None and result.repair_id is not None:
+                self.ledger.record(result.repair_id, attempt, len(baseline.targets))
+            best = self._best(result.attempts)
+            result.targets_failing_after = (len(best.verdict.targets_failed) if best else len(baseline.targets))
+            self.on_event("candidate", {"round": round_number, "candidate": result.candidates,
+                                        "verdict": verdict.status.value, "reason": verdict.reason,
+                                        "failing_before": len(baseline.targets),
+                                        "failing": result.targets_failing_after, "cost": result.usage.cost,
+                                        "tokens": result.usage.tokens_in + result.usage.tokens_out})
+            if verdict.status is VerdictStatus.GREEN:
+                result.stop_reason = "green"
+                return
+            if proposal.fatal:
+                result.stop_reason = f"the proposer cannot go on: {proposal.error}"
+                return
+            signature = verdict.signature()
+            if signature == previous_signature:
+                result.stop_reason = "stuck: the same failure twice in a row"
+                return
+            previous_signature = signature
+        result.stop_reason = f"round cap reached ({self.budget.max_rounds})"
+
+    async def _propose(self, context: Context, started: float) -> Proposal:
+        remaining = None
+        if self.budget.seconds is not None:
+            remaining = max(self.budget.seconds - (time.monotonic() - started), 0.1)
+        try:
+            return await asyncio.wait_for(self.proposer.propose(context), remaining)
+        except asyncio.TimeoutError:
+            return Proposal(None, self.proposer.name, error="the repair's time budget ran out while proposing",
+                            fatal=True)
+
+    async def _evaluate(self, proposal: Proposal, baseline: Baseline, sandbox: Sandbox) -> tuple[Verdict, str]:
+        failed = [baseline.results[t] for t in baseline.targets]
+        if proposal.patch is None:
+            return Verdict(VerdictStatus.INVALID, [], list(baseline.targets), failures=failed,
+                           reason=f"no usable patch: {proposal.error or 'the proposer returned nothing'}"), ""
+        diff = proposal.patch.diff(self.root)
+        refused = validate.problems(self.root, proposal.patch)
+        if refused:
+            return Verdict(VerdictStatus.INVALID, [], list(baseline.targets), failures=failed,
+                           reason="refused: " + "; ".join(refused)), diff
+        return await judge(sandbox, baseline, proposal.patch, self.settings), diff
+
+    def _over_budget(self, usage: Usage, started: float) -> str | None:
+        if self.budget.tokens is not None and usage.tokens_in + usage.tokens_out >= self.budget.tokens:
+            return f"token budget spent ({usage.tokens_in + usage.tokens_out} of {self.budget.tokens})"
+        if self.budget.usd is not None and usage.cost >= self.budget.usd:
+            return f"money budget spent (${usage.cost:.4f} of ${self.budget.usd:.2f})"
+        if self.budget.seconds is not None and time.monotonic() - started >= self.budget.seconds:
+            return f"time budget spent ({self.budget.seconds:g} s)"
+        return None
+
+    @staticmethod
+    def _best(attempts: list[Attempt]) -> Attempt | None:
+        useful = [a for a in attempts if a.verdict.status in (VerdictStatus.GREEN, VerdictStatus.BETTER)]
+        if not useful:
+            return None
+        return max(useful, key=lambda a: (*a.verdict.rank(),
+                                          -(a.proposal.patch.changed_lines() if a.proposal.patch else 0)))
+
+    def _conclude(self, result: RepairResult) -> None:
+        best = self._best(result.attempts)
+        if best is not None and best.proposal.patch is not None:
+            result.patch, result.diff = best.proposal.patch, best.diff
+            result.targets_failing_after = len(best.verdict.targets_failed)
+            if result.status is not RepairStatus.CANCELLED:
+                result.status = (RepairStatus.GREEN if best.verdict.status is VerdictStatus.GREEN
+                                 else RepairStatus.PARTIAL)
+        result.regressions = list(best.verdict.regressions) if best else []  # the returned patch's: none by rank
+        result.regressions_caught = sum(1 for a in result.attempts
+                                        if a.verdict.regressions or a.verdict.new_type_errors)
+        if not result.handoff:
+            result.handoff = handoff_note(self.root, result, best)

@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     from greenloop.repair import command as repair_command  # light: litellm itself is imported only when used
 
     repair_command.add_arguments(commands)
+    from greenloop import benchmark
+
+    benchmark.add_arguments(commands)
     return parser
 
 
@@ -44,10 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         from greenloop.lsp.server import serve  # imported here: `check` never pays for pygls
 
         return serve(args.tcp)
-    if args.command in ("repair", "log", "stats"):
+    if args.command in ("repair", "log", "stats", "bench"):
+        from greenloop import benchmark
         from greenloop.repair import command, history
 
-        handler = {"repair": command.repair, "log": history.log_command, "stats": history.stats_command}
+        handler = {"repair": command.repair, "log": history.log_command, "stats": history.stats_command,
+                   "bench": benchmark.bench_command}
         return handler[args.command](args)
     return asyncio.run(check(args.paths or [Path(".")], as_json=args.json, explain=args.explain))
 

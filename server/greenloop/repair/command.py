@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -18,6 +19,9 @@ from greenloop import config, project
 from greenloop.repair.judge import JudgeSettings
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.loop import Budget, RepairLoop
+from greenloop.repair.propose.base import Proposer
+from greenloop.repair.propose.builtin import BuiltinProposer
+from greenloop.repair.propose.chain import ChainProposer
 from greenloop.repair.propose.llm import LLMProposer, LLMSettings
 from greenloop.repair.records import Patch, RepairResult, RepairStatus
 
@@ -29,6 +33,9 @@ def add_arguments(commands: Any) -> None:
     repair.add_argument("path", type=Path, metavar="PATH", help="a source or test file, or the project directory")
     repair.add_argument("--tests", default="auto", metavar="NODEIDS|auto",
                         help="comma-separated node ids to repair; auto = the failing tests relevant to PATH")
+    repair.add_argument("--proposer", default="auto", metavar="NAMES",
+                        help="builtin, llm, or builtin,llm (the built-in search first, then the model); "
+                             "auto = llm when a model is configured, else builtin")
     repair.add_argument("--model", help="litellm model string (e.g. openai/gpt-4o-mini, ollama/qwen2.5-coder)")
     repair.add_argument("--api-base", help="base URL of an OpenAI-compatible server (Ollama, llama.cpp, vLLM)")
     repair.add_argument("--critic-model", help="a separate model for the root-cause critique step")
@@ -66,17 +73,34 @@ def _progress(kind: str, data: dict[str, Any]) -> None:
         print(f"greenloop: {len(data['targets'])} failing target test(s)"
               + (f"; flaky, left alone: {', '.join(data['flaky'])}" if data["flaky"] else ""), file=sys.stderr)
     elif kind == "candidate":
-        print(f"greenloop: round {data['round']} · candidate {data['candidate']}: {data['verdict']} — "
+        print(f"greenloop: round {data['round']} · {data['candidate']} candidate(s) so far: {data['verdict']} — "
               f"{data['reason'][:160]} · {data['failing_before']} failing → {data['failing']} · "
               f"{data['tokens']} tokens · ${data['cost']:.4f}", file=sys.stderr)
 
 
-async def _run(root: Path, args: argparse.Namespace, settings: config.Settings) -> RepairResult:
-    if not settings.model:
-        raise SystemExit("greenloop: no proposer configured: pass --model (any litellm model string) or set "
-                         "`model` in [tool.greenloop]")
-    proposer = LLMProposer(LLMSettings(model=settings.model, api_base=settings.api_base,
-                                       critic_model=settings.critic_model))
+def build_proposer(names: str, settings: config.Settings) -> Proposer:
+    """`auto`, `builtin`, `llm` or a comma-separated chain. Raises ValueError with a message for the user."""
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    if chosen == ["auto"]:
+        chosen = ["llm"] if settings.model else ["builtin"]
+    proposers: list[Proposer] = []
+    for name in chosen:
+        if name == "builtin":
+            proposers.append(BuiltinProposer())
+        elif name == "llm":
+            if not settings.model:
+                raise ValueError("the llm proposer needs a model: pass --model (any litellm model string) or set "
+                                 "`model` in [tool.greenloop]")
+            proposers.append(LLMProposer(LLMSettings(model=settings.model, api_base=settings.api_base,
+                                                     critic_model=settings.critic_model)))
+        else:
+            raise ValueError(f"unknown proposer {name!r}: use builtin, llm, or builtin,llm")
+    if not proposers:
+        raise ValueError("no proposer named")
+    return proposers[0] if len(proposers) == 1 else ChainProposer(proposers)
+
+
+async def _run(root: Path, args: argparse.Namespace, settings: config.Settings, proposer: Proposer) -> RepairResult:
     interpreter = project.find_interpreter(root, settings.python)
     judge_settings = JudgeSettings(interpreter.path, settings.test_timeout, settings.type_checker)
     budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
@@ -133,7 +157,14 @@ def repair(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     root = project.find_root(args.path)
     settings = _settings(root, args)
-    result = asyncio.run(_run(root, args, settings))
+    try:
+        proposer = build_proposer(args.proposer, settings)
+    except ValueError as exc:
+        print(f"greenloop: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    # Whatever a library prints while the repair runs goes to stderr: stdout carries only the diff or the JSON.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = asyncio.run(_run(root, args, settings, proposer))
     applied: list[str] | None = None
     if args.apply and result.status is RepairStatus.GREEN and result.patch is not None:
         applied = apply_patch(result.patch)

@@ -1,20 +1,21 @@
 """What a proposer is told: the failing tests, the suspicious code, and every earlier attempt with its result.
 
 Bounded and relevant, never a whole-repo dump: test functions and the enclosing functions of suspicious lines,
-with line numbers; failure messages cut to a few lines; the history keeps the newest attempts whole and shrinks
-older ones to one line each when the text grows past its budget. Stateful refinement: round N sees what rounds
+with line numbers; failure messages cut to a few lines; the history shows the newest three attempts whole (and
+shrinks even those, oldest first, past its character budget) and every older attempt as one line. Stateful refinement: round N sees what rounds
 1..N-1 tried and how each one failed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop import project, syntax
 from greenloop.records import TestResult
 from greenloop.repair.localise import Place
-from greenloop.repair.records import Attempt
+from greenloop.repair.records import Attempt, Patch
 
 MESSAGE_LINES = 12
 DIFF_CHARS = 2500
@@ -38,6 +39,18 @@ def _short(message: str, lines: int = MESSAGE_LINES) -> str:
     return "\n".join(parts[:lines] + (["..."] if len(parts) > lines else []))
 
 
+@dataclass(frozen=True)
+class Screen:
+    """A quick verdict on a candidate: the failing targets only, stopping at the first failure."""
+
+    ok: bool  # every target passed
+    passed: int  # targets that passed before the first failure
+    message: str = ""  # the first failure's message
+
+
+ScreenFunction = Callable[[Patch], Awaitable[Screen]]
+
+
 @dataclass
 class Context:
     root: Path
@@ -46,6 +59,13 @@ class Context:
     history: list[Attempt] = field(default_factory=list)
     round: int = 1
     max_rounds: int = 3
+    # For search-based proposers: the baseline's results (with per-test coverage) and a fast screen.
+    results: list[TestResult] = field(default_factory=list)
+    screen: ScreenFunction | None = None
+
+    @property
+    def targets(self) -> list[str]:
+        return [f.nodeid for f in self.failures]
 
     def rel(self, path: Path) -> str:
         return project.relpath(self.root, path)
@@ -80,15 +100,21 @@ class Context:
     def render_history(self) -> str:
         if not self.history:
             return "(this is the first attempt)"
-        blocks = [self._attempt(a, full=i >= len(self.history) - FULL_ATTEMPTS) for i, a in enumerate(self.history)]
-        while sum(map(len, blocks)) > HISTORY_CHARS and any("\n" in b for b in blocks[:-1]):
-            first_full = next(i for i, b in enumerate(blocks) if "\n" in b)
-            blocks[first_full] = self._attempt(self.history[first_full], full=False)
+        full = [i >= len(self.history) - FULL_ATTEMPTS for i in range(len(self.history))]
+        blocks = [self._attempt(a, f) for a, f in zip(self.history, full)]
+        # Over budget: shrink the oldest full attempts to their one-line title, never the newest.
+        for i in range(len(blocks) - 1):
+            if sum(map(len, blocks)) <= HISTORY_CHARS:
+                break
+            if full[i]:
+                full[i] = False
+                blocks[i] = self._attempt(self.history[i], full=False)
         return "\n\n".join(blocks)
 
     def _attempt(self, attempt: Attempt, full: bool) -> str:
         verdict = attempt.verdict
-        title = f"Attempt {attempt.candidate} (round {attempt.round}, {attempt.proposal.proposer}): {verdict.reason}"
+        reason = " ".join(verdict.reason.split())  # one line, whatever the reason holds
+        title = f"Attempt {attempt.candidate} (round {attempt.round}, {attempt.proposal.proposer}): {reason}"
         if not full:
             return title
         parts = [title]

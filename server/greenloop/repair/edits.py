@@ -19,6 +19,7 @@ hints: each hunk is located by its context and removed lines, as models often ge
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,11 +50,12 @@ class Block:
 
 
 def _clean_path(line: str) -> str:
-    path = line.strip().strip("`*").strip()
-    for prefix in ("File:", "file:", "Path:", "path:", "#"):
+    """`**File:** \`shop/x.py\`` -> `shop/x.py`: markdown emphasis, code quotes, headings and labels removed."""
+    path = line.replace("`", "").replace("*", "").strip().lstrip("#").strip()
+    for prefix in ("File:", "file:", "Path:", "path:", "Filename:", "filename:"):
         if path.startswith(prefix):
             path = path[len(prefix):].strip()
-    return path.strip("`*").strip()
+    return path
 
 
 def parse_search_replace(reply: str) -> list[Block]:
@@ -67,6 +69,9 @@ def parse_search_replace(reply: str) -> list[Block]:
         path = ""
         for back in range(i - 1, -1, -1):
             candidate = lines[back].strip()
+            if REPLACE.match(candidate):  # a second block right after the first: same file
+                path = blocks[-1].path if blocks else ""
+                break
             if candidate and not FENCE.match(candidate):
                 path = _clean_path(candidate)
                 break
@@ -187,6 +192,21 @@ def _locate(text: str, old: str, hint: int | None) -> tuple[int, int] | None:
     return offsets[best], offsets[best + len(want)]
 
 
+def _merge(found: str, old: str, new: str) -> str:
+    """`new`, except that lines it keeps from `old` are taken as they are in the file (`found`): a block matched
+    while ignoring trailing whitespace changes only the lines it really changes."""
+    found_lines, old_lines = found.splitlines(keepends=True), old.splitlines(keepends=True)
+    if found == old or len(found_lines) != len(old_lines):
+        return new
+    new_lines = new.splitlines(keepends=True)
+    merged: list[str] = []
+    matcher = difflib.SequenceMatcher(None, [ln.rstrip() for ln in old_lines], [ln.rstrip() for ln in new_lines],
+                                      autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        merged.extend(found_lines[i1:i2] if tag == "equal" else new_lines[j1:j2])
+    return "".join(merged)
+
+
 def apply(root: Path, blocks: list[Block], read: Callable[[Path], str]) -> Patch:
     """Apply the blocks to the current text of their files (`read(path)`); raise EditError on the first that
     cannot be applied exactly once. Paths are resolved against `root` but not yet judged: see validate.py."""
@@ -219,7 +239,7 @@ def apply(root: Path, blocks: list[Block], read: Callable[[Path], str]) -> Patch
             raise EditError(f"the SEARCH text was not found in {block.path}; quote the current lines exactly:\n"
                             f"{block.old}")
         start, end = span
-        replacement = block.new
+        replacement = _merge(text[start:end], block.old, block.new)
         if text[start:end].endswith("\n") and replacement and not replacement.endswith("\n"):
             replacement += "\n"
         texts[path] = text[:start] + replacement + text[end:]

@@ -51,7 +51,8 @@ def localise(root: Path, failures: Sequence[TestResult], run: Sequence[TestResul
     for failure in failures:
         frames = [f for f in failure.frames if _is_source(root, f.path)]
         for depth, frame in enumerate(reversed(frames)):
-            candidates.append((2.0 - depth * 0.1, frame.path.resolve(), frame.line,
+            # Same scale as Ochiai (0..1): a frame is strong evidence, slightly above a perfect coverage score.
+            candidates.append((1.01 - depth * 0.05, frame.path.resolve(), frame.line,
                                f"in the traceback of {failure.nodeid}"))
         files = {p.resolve() for p in failure.covered if _is_source(root, p)}
         for path in files:

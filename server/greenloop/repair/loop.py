@@ -28,6 +28,7 @@ from greenloop.repair.propose.base import Proposer
 from greenloop.repair.records import (Attempt, Proposal, RepairResult, RepairStatus, Usage, Verdict,
                                       VerdictStatus)
 from greenloop.repair.sandbox import Sandbox
+from greenloop.repair.screen import Screener
 
 log = logging.getLogger(__name__)
 Event = Callable[[str, dict[str, Any]], None]
@@ -94,6 +95,14 @@ class RepairLoop:
         return result
 
     async def _rounds(self, baseline: Baseline, result: RepairResult, started: float, sandbox: Sandbox) -> None:
+        screener = Screener(sandbox, baseline, self.settings)
+        try:
+            await self._round_loop(baseline, result, started, sandbox, screener)
+        finally:
+            await screener.close()
+
+    async def _round_loop(self, baseline: Baseline, result: RepairResult, started: float, sandbox: Sandbox,
+                          screener: Screener) -> None:
         failures = [baseline.results[t] for t in baseline.targets]
         places = localise(self.root, failures, baseline.run.results if baseline.run else [])
         result.suspects = [f"{project.relpath(self.root, p.path)}:{p.line} ({p.scope})" for p in places]
@@ -107,13 +116,14 @@ class RepairLoop:
             self.on_event("round", {"round": round_number, "max_rounds": self.budget.max_rounds,
                                     "failing": result.targets_failing_after, "cost": result.usage.cost})
             context = Context(self.root, failures, places, list(result.attempts), round_number,
-                              self.budget.max_rounds)
+                              self.budget.max_rounds, results=baseline.run.results if baseline.run else [],
+                              screen=screener.screen)
             attempt_started = time.monotonic()
             proposal = await self._propose(context, started)
             result.usage.add(proposal.usage)
-            result.candidates += 1
+            result.candidates += proposal.screened or 1  # a search screens many; any other proposal is one
             verdict, diff = await self._evaluate(proposal, baseline, sandbox)
-            attempt = Attempt(round_number, result.candidates, proposal, verdict, diff,
+            attempt = Attempt(round_number, len(result.attempts) + 1, proposal, verdict, diff,
                               time.monotonic() - attempt_started)
             result.attempts.append(attempt)
             if self.ledger is not None and result.repair_id is not None:
@@ -130,6 +140,9 @@ class RepairLoop:
                 return
             if proposal.fatal:
                 result.stop_reason = f"the proposer cannot go on: {proposal.error}"
+                return
+            if proposal.exhausted:
+                result.stop_reason = f"no more candidates: {proposal.error}"
                 return
             signature = verdict.signature()
             if signature == previous_signature:

@@ -27,7 +27,7 @@ class Patch:
         """A unified diff with paths relative to the project root (`a/...`, `b/...`)."""
         chunks = []
         for edit in self.edits:
-            rel = edit.path.relative_to(root).as_posix()
+            rel = edit.path.relative_to(root).as_posix() if edit.path.is_relative_to(root) else edit.path.as_posix()
             chunks.extend(difflib.unified_diff(
                 edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True),
                 fromfile=f"a/{rel}", tofile=f"b/{rel}"))
@@ -41,9 +41,8 @@ class Patch:
         """Lines removed plus lines added: the size of the edit, for preferring small fixes."""
         total = 0
         for edit in self.edits:
-            for line in difflib.unified_diff(edit.before.splitlines(), edit.after.splitlines(), lineterm="", n=0):
-                if line[:1] in "+-" and not line.startswith(("+++", "---")):
-                    total += 1
+            matcher = difflib.SequenceMatcher(None, edit.before.splitlines(), edit.after.splitlines(), autojunk=False)
+            total += sum((i2 - i1) + (j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
         return total
 
     @property
@@ -79,6 +78,8 @@ class Proposal:
     hypothesis: str = ""  # the root-cause hypothesis, if the proposer gave one
     error: str | None = None  # malformed reply, edit that does not apply, model call failure
     fatal: bool = False  # the proposer cannot go on (model unreachable after retries)
+    exhausted: bool = False  # the proposer has nothing more to offer (a finished search)
+    screened: int = 0  # candidates a search-based proposer evaluated to find this one
     usage: Usage = field(default_factory=Usage)
 
 

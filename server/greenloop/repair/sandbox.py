@@ -16,7 +16,7 @@ import functools
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from greenloop import project
@@ -46,6 +46,11 @@ def _limits(timeout: float) -> list[str]:
     if not prlimit:
         return []
     return [prlimit, f"--cpu={int(timeout * 2) + 10}", f"--fsize={FILE_SIZE_LIMIT}", "--"]
+
+
+def isolation_wrapper(timeout: float) -> list[str]:
+    """Limits, then no network: the prefix for every command run against candidate code."""
+    return [*_limits(timeout), *network_isolation()]
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
@@ -94,14 +99,16 @@ class Sandbox:
                 target.unlink(missing_ok=True)
         self._applied = None
 
-    async def run(self, python: str, selection: Selection, timeout: float, trace: Iterable[Path] = ()) -> RunResult:
+    async def run(self, python: str, selection: Selection, timeout: float, trace: Iterable[Path] = (),
+                  extra: Sequence[str] = ()) -> RunResult:
         """Run tests in the copy (selection and trace paths given in original terms); results in original terms."""
         inner = Selection(paths=[self.inside(p) for p in selection.paths], nodeids=list(selection.nodeids),
                           whole_project=selection.whole_project)
         result = await run_tests(
             self.copy, python, inner, timeout, [self.inside(p) for p in trace],
-            wrapper=[*_limits(timeout), *network_isolation()],
+            wrapper=isolation_wrapper(timeout),
             pythonpath=[self.copy, self.copy / "src"],
+            extra=extra,
         )
         result.results = [self._map(r) for r in result.results]
         return result

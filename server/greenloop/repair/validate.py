@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tree_sitter import Tree
+
 from greenloop import project, syntax
 from greenloop.repair.records import Patch
 
@@ -24,6 +26,35 @@ def _is_test_path(root: Path, path: Path) -> bool:
     rel = path.relative_to(root)
     in_test_dir = any(part in ("tests", "test", "testing") for part in rel.parts[:-1])
     return project.is_test_file(path) or project.is_conftest(path) or in_test_dir
+
+
+def _syntax_problem(text: str, rel: str) -> str | None:
+    """tree-sitter catches syntax errors whatever the project's Python version; `compile` adds what tree-sitter
+    lets through (bad indentation), which no Python version accepts either."""
+    tree = syntax.parse(text.encode())
+    try:
+        compile(text, rel, "exec", dont_inherit=True)
+        compiled_line = None
+    except (IndentationError, TabError) as exc:
+        return f"{rel} would not parse after the edit ({exc.msg} near line {exc.lineno})"
+    except SyntaxError as exc:
+        compiled_line = exc.lineno
+    except ValueError:  # null bytes
+        return f"{rel} would not parse after the edit (it contains null bytes)"
+    if tree.root_node.has_error:
+        line = compiled_line or _first_error_line(tree)
+        return f"{rel} would not parse after the edit (syntax error near line {line})"
+    return None
+
+
+def _first_error_line(tree: Tree) -> int:
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            return node.start_point[0] + 1
+        stack.extend(reversed(node.children))
+    return 1
 
 
 def problems(root: Path, patch: Patch) -> list[str]:
@@ -50,14 +81,9 @@ def problems(root: Path, patch: Patch) -> list[str]:
         if path.suffix != ".py":
             found.append(f"{rel} is not a Python source file")
             continue
-        tree = syntax.parse(edit.after.encode())
-        if tree.root_node.has_error:
-            try:
-                compile(edit.after, rel, "exec")
-                line = "?"
-            except SyntaxError as exc:
-                line = str(exc.lineno)
-            found.append(f"{rel} would not parse after the edit (syntax error near line {line})")
+        broken = _syntax_problem(edit.after, rel)
+        if broken:
+            found.append(broken)
             continue
         before = {line.strip() for line in edit.before.splitlines()}
         for line in edit.after.splitlines():

@@ -47,14 +47,15 @@ async def probe(python: str, cwd: Path) -> str | None:
     return problem
 
 
-def command(python: str, selection: Selection, root: Path) -> list[str]:
+def pytest_args(selection: Selection, root: Path, extra: Sequence[str] = ()) -> list[str]:
+    """Arguments after `python -m pytest` (the warm worker passes the same ones to `pytest.main`)."""
     # --continue-on-collection-errors: one broken test file must not hide the results of all the others.
-    argv = [python, "-m", "pytest", "-p", PLUGIN_NAME, "-p", "no:cacheprovider", "-q", "--color=no",
-            "--continue-on-collection-errors"]
+    args = ["-p", PLUGIN_NAME, "-p", "no:cacheprovider", "-q", "--color=no", "--continue-on-collection-errors",
+            *extra]
     if not selection.whole_project:
-        argv += [_rel(root, path) for path in selection.paths]
-        argv += list(selection.nodeids)
-    return argv
+        args += [_rel(root, path) for path in selection.paths]
+        args += list(selection.nodeids)
+    return args
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -83,6 +84,7 @@ async def run_tests(
     *,
     wrapper: Sequence[str] = (),
     pythonpath: Sequence[Path] = (),
+    extra: Sequence[str] = (),
 ) -> RunResult:
     """Run the selection under pytest; never raises for anything the project does.
 
@@ -96,9 +98,11 @@ async def run_tests(
         report.touch()
         try:
             env = environment(report, trace_files)
-            env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), env["PYTHONPATH"]])
+            if pythonpath:  # a sandbox: its copy first, and no bytecode caches that could outlive an edit
+                env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), env["PYTHONPATH"]])
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
             done = await process.run(
-                [*wrapper, *command(python, selection, root)],
+                [*wrapper, python, "-m", "pytest", *pytest_args(selection, root, extra)],
                 cwd=root,
                 timeout=timeout,
                 env=env,

@@ -180,5 +180,12 @@ class ImportGraph:
                 result[path] = Chain(chain)
         return result
 
+    def module_names(self) -> list[str]:
+        return sorted(self._index)
+
+    def refs(self, path: Path) -> list[ImportRef]:
+        info = self._files.get(path.resolve())
+        return list(info.refs) if info else []
+
     def test_files(self) -> list[Path]:
         return [path for path in sorted(self._files) if project.is_test_file(path)]

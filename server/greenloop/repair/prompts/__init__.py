@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 
@@ -10,7 +11,5 @@ def load(name: str) -> str:
 
 
 def render(name: str, fields: dict[str, str]) -> str:
-    text = load(name)
-    for key, value in fields.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    """Fill `{field}` placeholders in one pass: braces inside the inserted values are left alone."""
+    return re.sub(r"\{(\w+)\}", lambda m: fields.get(m[1], m[0]), load(name))

@@ -1,0 +1,93 @@
+"""The fast screen for search-based proposers: a candidate against the failing targets only, stopping at the
+first failure, in a warm forking pytest worker bound to the sandbox copy (cold pytest if the worker cannot run).
+
+Screening is a filter, not the verdict: whatever passes it still faces the judge's full run (the relevant
+tests, then the type checker).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from greenloop.records import Selection
+from greenloop.repair.context import Screen
+from greenloop.repair.judge import Baseline, JudgeSettings
+from greenloop.repair.records import Patch
+from greenloop.repair.sandbox import Sandbox, isolation_wrapper
+from greenloop.run.worker import PytestWorker, WorkerUnavailable
+from greenloop.select.graph import ImportGraph
+
+log = logging.getLogger(__name__)
+
+
+def third_party_modules(graph: ImportGraph) -> list[str]:
+    """Top-level modules the project imports that are not its own: what a warm worker should preload."""
+    own = {name.split(".")[0] for name in graph.module_names()}
+    found = set()
+    for path in graph.files:
+        for ref in graph.refs(path):
+            if ref.level == 0 and ref.module:
+                top = ref.module.split(".")[0]
+                if top not in own and top != "__future__":
+                    found.add(top)
+    return sorted(found)
+
+
+class Screener:
+    def __init__(self, sandbox: Sandbox, baseline: Baseline, settings: JudgeSettings) -> None:
+        self.sandbox = sandbox
+        self.baseline = baseline
+        self.settings = settings
+        self.worker: PytestWorker | None = None
+        self._worker_failed = False
+        self.count = 0
+
+    async def _worker(self) -> PytestWorker | None:
+        if self.worker is None and not self._worker_failed:
+            graph = ImportGraph(self.sandbox.root)
+            graph.build()
+            worker = PytestWorker(self.settings.python, self.sandbox.copy,
+                                  wrapper=isolation_wrapper(self.settings.timeout * 20),
+                                  preload=third_party_modules(graph),
+                                  pythonpath=[self.sandbox.copy, self.sandbox.copy / "src"])
+            try:
+                await worker.start()
+                self.worker = worker
+            except (WorkerUnavailable, OSError) as exc:
+                log.info("warm worker unavailable (%s): screening with cold pytest runs", exc)
+                self._worker_failed = True
+        return self.worker
+
+    async def screen(self, patch: Patch) -> Screen:
+        self.count += 1
+        selection = Selection(nodeids=list(self.baseline.targets))
+        self.sandbox.apply(patch)
+        try:
+            worker = await self._worker()
+            run = None
+            if worker is not None:
+                try:
+                    run = await worker.run(selection, self.settings.timeout, extra=["-x"])
+                except WorkerUnavailable as exc:
+                    log.info("warm worker lost (%s): continuing with cold pytest runs", exc)
+                    self.worker, self._worker_failed = None, True
+                    await worker.close()
+            if run is None:
+                run = await self.sandbox.run(self.settings.python, selection, self.settings.timeout,
+                                             extra=["-x"])
+        finally:
+            self.sandbox.reset()
+        outcome = {r.nodeid: r for r in run.results}
+        passed = 0
+        for target in self.baseline.targets:
+            result = outcome.get(target)
+            if result is None or result.outcome.is_failure:
+                return Screen(False, passed, result.message if result else (run.problem or "did not run"))
+            passed += 1
+        return Screen(True, passed)
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.close()
+            self.worker = None
+

@@ -1,0 +1,110 @@
+"""Shared vocabulary of the repair tests: the demo's bug and fix, scripted model replies, and a loop builder.
+
+Every repair here is real: pytest runs in the sandbox copy, and litellm talks HTTP to the test-owned stub model
+(tests/stub_model.py) on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from stub_model import Call, Reply, StubModel, search_replace
+
+from greenloop.repair.judge import JudgeSettings
+from greenloop.repair.ledger import Ledger
+from greenloop.repair.loop import Budget, RepairLoop
+from greenloop.repair.propose.llm import LLMProposer, LLMSettings
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "examples" / "demo"
+MODEL = "openai/gpt-4o-mini"  # has a price in litellm's local cost map
+
+PRICING = "shop/pricing.py"
+BUGGY = "    return total_cents - total_cents * percent // 10"
+FIXED = "    return total_cents - total_cents * percent // 100"
+COUPON = "tests/test_cart.py::test_coupon_takes_ten_percent_off"
+ROUNDING = "tests/test_cart.py::test_discount_rounds_down_to_the_cent"
+NO_COUPON = "tests/test_cart.py::test_total_without_coupon"
+TARGETS = [COUPON, ROUNDING]
+
+# Baseline failure messages of the demo (pytest's assertion rewriting).
+COUPON_BASELINE = "assert 495 == (9000 - 900)"
+
+
+def pricing_edit(new: str, old: str = BUGGY, hypothesis: str = "the discount divides by the wrong number") -> str:
+    return search_replace(PRICING, old, new, hypothesis)
+
+
+def divide_by(divisor: str) -> str:
+    """A reply that applies and parses but replaces the divisor of the buggy line."""
+    return pricing_edit(f"    return total_cents - total_cents * percent // {divisor}")
+
+
+FIX = pricing_edit(FIXED, hypothesis="apply_discount divides by 10 instead of 100")
+# Right for 10 % (the coupon test), still wrong for 25 % (the rounding test): one of two targets passes.
+PARTIAL_FIX = pricing_edit("    return total_cents - total_cents * percent // (100 if percent == 10 else 10)")
+# Both targets pass, but a cart without a coupon now costs nothing: test_total_without_coupon regresses.
+REGRESSING_FIX = pricing_edit(
+    "    if percent <= 0:\n        return 0\n" + FIXED,
+    old="    if percent <= 0:\n        return total_cents\n" + BUGGY,
+)
+PROSE = "Hypothesis: the discount looks wrong somewhere in pricing, but I am not sure where."
+
+# Round 1's wrong divisor, and the failure message its candidate produces: 9000 - 9000 * 10 // 1000 = 8910.
+WRONG_1000 = divide_by("1000")
+AFTER_1000 = "assert 8910 == (9000 - 900)"
+
+
+# --- scripts: what the stub model answers -------------------------------------------------------------------
+
+def always(content: str) -> Callable[[Call], Reply]:
+    return lambda call: Reply(content)
+
+
+def in_turn(*contents: str) -> Callable[[Call], Reply]:
+    """The n-th call gets the n-th reply; the last one repeats."""
+    return lambda call: Reply(contents[min(call.number, len(contents)) - 1])
+
+
+def fix_once_prompt_has(marker: str, otherwise: str, fix: str = FIX) -> Callable[[Call], Reply]:
+    """The fix only when `marker` is in the prompt (e.g. the previous round's failure), else `otherwise`."""
+    return lambda call: Reply(fix if marker in call.prompt else otherwise)
+
+
+def errors(status: int) -> Callable[[Call], Reply]:
+    return lambda call: Reply(status=status)
+
+
+def hang(gate: threading.Event, seconds: float = 30.0) -> Callable[[Call], Reply]:
+    """A model that does not answer until the test releases `gate` (or `seconds` pass)."""
+
+    def script(call: Call) -> Reply:
+        gate.wait(seconds)
+        return Reply(PROSE)
+
+    return script
+
+
+# --- building loops ----------------------------------------------------------------------------------------
+
+def proposer(stub: StubModel, **settings: object) -> LLMProposer:
+    """The real LLM proposer against the stub, with a short backoff so retry tests stay fast."""
+    options: dict[str, object] = {"api_base": stub.api_base, "backoff": 0.05, **settings}
+    return LLMProposer(LLMSettings(MODEL, **options))  # type: ignore[arg-type]
+
+
+def repair_loop(root: Path, propose: LLMProposer, *, max_rounds: int = 3, type_checker: str = "off",
+                ledger: Ledger | None = None, usd: float | None = None, tokens: int | None = None,
+                seconds: float | None = None, events: list[tuple[str, dict]] | None = None) -> RepairLoop:
+    on_event = (lambda kind, data: events.append((kind, data))) if events is not None else None
+    return RepairLoop(root, propose, JudgeSettings(sys.executable, 60, type_checker),
+                      Budget(max_rounds=max_rounds, usd=usd, tokens=tokens, seconds=seconds), ledger, on_event)
+
+
+def tree(root: Path, skip: Sequence[str] = (".greenloop",)) -> dict[str, bytes]:
+    """Every file under `root` with its bytes (minus `skip` directories): to prove nothing was written."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not any(part in skip for part in p.relative_to(root).parts)}

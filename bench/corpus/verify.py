@@ -32,7 +32,7 @@ BUGS = CORPUS / "bugs"
 KINDS = {"single-file", "multi-file"}
 CATEGORIES = {"comparison", "off-by-one", "wrong-variable", "swapped-arguments", "negation", "arithmetic",
               "return-value", "missing-guard", "deleted-statement", "other"}
-TIMEOUT = 60
+TIMEOUT = 30
 
 
 @dataclass

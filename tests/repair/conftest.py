@@ -2,52 +2,43 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from repairkit import DEMO
+from repairkit import copy_demo, use_script
 from stub_model import Call, Reply, StubModel
 
 Script = Callable[[Call], Reply]
 
 
+def _unscripted(call: Call) -> Reply:
+    return Reply("(no script: a request arrived between tests)")
+
+
+@pytest.fixture(scope="session")
+def stub_server() -> Iterator[StubModel]:
+    """One StubModel on 127.0.0.1 for the session (stopping one costs half a second); tests swap its script."""
+    model = StubModel(_unscripted).start()
+    yield model
+    model.stop()
+
+
 @pytest.fixture
 def gate() -> Iterator[threading.Event]:
-    """Released at teardown, before the stubs stop: a hung scripted reply never outlives its test."""
+    """Released at teardown: a scripted reply that hangs on it never outlives its test."""
     event = threading.Event()
     yield event
     event.set()
 
 
 @pytest.fixture
-def stub(gate: threading.Event) -> Iterator[Callable[[Script], StubModel]]:
-    """`model = stub(script)`: a started StubModel on 127.0.0.1, stopped after the test."""
-    started: list[StubModel] = []
-
-    def start(script: Script) -> StubModel:
-        model = StubModel(script).start()
-        started.append(model)
-        return model
-
-    yield start
+def stub(stub_server: StubModel, gate: threading.Event) -> Iterator[Callable[[Script], StubModel]]:
+    """`model = stub(script)`: the session's stub model, answering with `script` for this test."""
+    yield lambda script: use_script(stub_server, script)
     gate.set()
-    for model in started:
-        model.stop()
-
-
-def copy_demo(destination: Path) -> Path:
-    """examples/demo with the type checker off (fast) and greenloop's own interpreter pinned for the CLI."""
-    shutil.copytree(DEMO, destination,
-                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".mypy_cache", ".greenloop"))
-    pyproject = destination / "pyproject.toml"
-    text = pyproject.read_text().replace('type_checker = "basedpyright"', 'type_checker = "off"')
-    assert 'type_checker = "off"' in text
-    pyproject.write_text(text + f'python = "{sys.executable}"\n')
-    return destination
+    use_script(stub_server, _unscripted)
 
 
 @pytest.fixture

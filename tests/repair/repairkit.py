@@ -6,6 +6,7 @@ Every repair here is real: pytest runs in the sandbox copy, and litellm talks HT
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from greenloop.repair.propose.llm import LLMProposer, LLMSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "demo"
+Script = Callable[[Call], Reply]
 MODEL = "openai/gpt-4o-mini"  # has a price in litellm's local cost map
 
 PRICING = "shop/pricing.py"
@@ -98,13 +100,31 @@ def proposer(stub: StubModel, **settings: object) -> LLMProposer:
 
 def repair_loop(root: Path, propose: LLMProposer, *, max_rounds: int = 3, type_checker: str = "off",
                 ledger: Ledger | None = None, usd: float | None = None, tokens: int | None = None,
-                seconds: float | None = None, events: list[tuple[str, dict]] | None = None) -> RepairLoop:
-    on_event = (lambda kind, data: events.append((kind, data))) if events is not None else None
+                seconds: float | None = None) -> RepairLoop:
     return RepairLoop(root, propose, JudgeSettings(sys.executable, 60, type_checker),
-                      Budget(max_rounds=max_rounds, usd=usd, tokens=tokens, seconds=seconds), ledger, on_event)
+                      Budget(max_rounds=max_rounds, usd=usd, tokens=tokens, seconds=seconds), ledger)
 
 
 def tree(root: Path, skip: Sequence[str] = (".greenloop",)) -> dict[str, bytes]:
     """Every file under `root` with its bytes (minus `skip` directories): to prove nothing was written."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and not any(part in skip for part in p.relative_to(root).parts)}
+
+
+def use_script(model: StubModel, script: Script) -> StubModel:
+    """Give the stub a new script and a fresh call log (call numbers start at 1 again)."""
+    with model._lock:
+        model.script = script
+        model.calls.clear()
+    return model
+
+
+def copy_demo(destination: Path) -> Path:
+    """examples/demo with the type checker off (fast) and greenloop's own interpreter pinned for the CLI."""
+    shutil.copytree(DEMO, destination,
+                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".mypy_cache", ".greenloop"))
+    pyproject = destination / "pyproject.toml"
+    text = pyproject.read_text().replace('type_checker = "basedpyright"', 'type_checker = "off"')
+    assert 'type_checker = "off"' in text
+    pyproject.write_text(text + f'python = "{sys.executable}"\n')
+    return destination

@@ -14,6 +14,7 @@ from stub_model import Call, Reply, search_replace
 
 from greenloop.repair.records import RepairStatus, VerdictStatus
 
+
 async def test_the_demo_bug_is_repaired_in_one_round_and_the_users_files_are_untouched(demo: Path, stub) -> None:
     model = stub(always(FIX))
     before = tree(demo, skip=())
@@ -31,11 +32,8 @@ async def test_the_demo_bug_is_repaired_in_one_round_and_the_users_files_are_unt
     assert "review it before accepting" in result.handoff
     assert tree(demo, skip=()) == before, "the loop wrote into the user's tree (without a ledger, not even state)"
 
-
-async def test_the_first_prompt_holds_the_failing_tests_and_the_localised_buggy_line(demo: Path, stub) -> None:
-    model = stub(always(FIX))
-    result = await repair_loop(demo, proposer(model)).run(demo / PRICING)
-
+    # What the model was told: the failing tests, and the buggy line found by localisation (no traceback
+    # points at it: the tests only compare values).
     prompt = model.calls[0].prompt
     assert model.calls[0].body["model"] == "gpt-4o-mini"
     assert f"### {COUPON}\nAssertionError: {COUPON_BASELINE}" in prompt
@@ -136,9 +134,11 @@ async def test_a_reply_that_escapes_the_workspace_is_refused(demo: Path, tmp_pat
         reply = search_replace("../planted.py", "", "print('planted')")
     elif how == "an absolute path":
         reply = search_replace(str(victim), "SECRET = 1", "SECRET = 2")
-    else:
-        (demo / "shop" / "linked.py").symlink_to(victim)
-        reply = search_replace("shop/linked.py", "SECRET = 1", "SECRET = 2")
+    else:  # not a .py file, so that only the reply, not the baseline, meets the link
+        victim = tmp_path / "victim.txt"
+        victim.write_text("SECRET = 1\n")
+        (demo / "shop" / "prices.txt").symlink_to(victim)
+        reply = search_replace("shop/prices.txt", "SECRET = 1", "SECRET = 2")
     model = stub(always(reply))
     result = await repair_loop(demo, proposer(model), max_rounds=1).run(demo / PRICING)
 
@@ -147,6 +147,21 @@ async def test_a_reply_that_escapes_the_workspace_is_refused(demo: Path, tmp_pat
     assert "outside the workspace" in attempt.verdict.reason
     assert result.status is RepairStatus.FAILED and result.patch is None
     assert victim.read_text() == "SECRET = 1\n" and not (tmp_path / "planted.py").exists()
+
+
+async def test_an_escaping_reply_never_carries_the_outside_files_text_back_to_the_model(demo: Path, tmp_path: Path,
+                                                                                      stub) -> None:
+    """A refused edit of a file outside the project must not become a way to read it: the outside file's lines
+    appear neither in the next round's prompt nor in the recorded attempt."""
+    outside = tmp_path / "credentials.py"
+    outside.write_text("USER = 'deploy'\nPASSWORD = 'hunter2-do-not-leak'\n")
+    model = stub(always(search_replace(str(outside), "USER = 'deploy'", "USER = 'root'")))
+    result = await repair_loop(demo, proposer(model), max_rounds=2).run(demo / PRICING)
+
+    assert result.attempts[0].verdict.status is VerdictStatus.INVALID
+    assert len(model.calls) == 2
+    assert "hunter2-do-not-leak" not in model.calls[1].prompt
+    assert all("hunter2-do-not-leak" not in attempt.diff for attempt in result.attempts)
 
 
 @pytest.mark.parametrize("status, error", [(429, "RateLimitError"), (500, "InternalServerError")])
@@ -163,11 +178,13 @@ async def test_a_model_that_keeps_failing_is_retried_then_stops_the_repair_with_
 
 
 async def test_a_rate_limit_that_clears_is_retried_within_the_same_round(demo: Path, stub) -> None:
-    model = stub(lambda call: Reply(status=429) if call.number == 1 else Reply(FIX))
-    result = await repair_loop(demo, proposer(model, retries=2)).run(demo / PRICING)
+    model = stub(lambda call: Reply(status=429) if call.number == 1 else Reply(PROSE))
+    result = await repair_loop(demo, proposer(model, retries=2), max_rounds=1).run(demo / PRICING)
 
-    assert result.status is RepairStatus.GREEN, result.handoff
-    assert (len(model.calls), result.rounds, result.candidates) == (2, 1, 1)
+    assert (len(model.calls), result.rounds) == (2, 1)
+    proposal = result.attempts[0].proposal
+    assert not proposal.fatal and proposal.reply == PROSE  # the retry's answer was used
+    assert result.stop_reason == "round cap reached (1)"
 
 
 async def test_a_model_slower_than_its_timeout_stops_the_repair_with_a_clear_reason(

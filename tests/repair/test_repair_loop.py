@@ -76,6 +76,19 @@ async def test_a_flaky_test_is_left_alone_while_a_real_failure_beside_it_is_repa
     assert "### tests/test_calc.py::test_double_is_flaky" not in model.calls[0].prompt
 
 
+async def test_a_project_with_a_symlinked_module_from_outside_can_still_be_repaired(demo: Path, tmp_path: Path,
+                                                                                   stub) -> None:
+    """A module that is a symlink to a file outside the project (a shared helper, say) is unusual but legal: the
+    repair must not crash on it."""
+    shared = tmp_path / "shared_helpers.py"
+    shared.write_text("def helper():\n    return 1\n")
+    (demo / "shop" / "helpers.py").symlink_to(shared)
+    model = stub(always(FIX))
+    result = await repair_loop(demo, proposer(model)).run(demo / PRICING)
+
+    assert result.status is RepairStatus.GREEN, result.handoff
+
+
 # --- the judge and the choice of patch ---------------------------------------------------------------------
 
 async def test_a_patch_that_fixes_the_targets_but_breaks_a_passing_test_is_regressed_and_fed_back(
@@ -113,18 +126,17 @@ async def test_the_best_attempt_is_returned_not_the_last(demo: Path, stub) -> No
 
 async def test_a_patch_that_passes_the_tests_but_adds_a_type_error_is_refused(demo: Path, stub) -> None:
     """With a type checker on (mypy here), a candidate that makes every target pass and breaks no test is still
-    refused if it adds a type error; the next round is told so."""
-    typed_wrong = pricing_edit('    label: int = "percent off"\n' + FIXED)
-    model = stub(fix_once_prompt_has("adds type errors", otherwise=typed_wrong))
+    refused if it adds a type error, and it is not returned."""
+    model = stub(always(pricing_edit('    label: int = "percent off"\n' + FIXED)))
     before = tree(demo)
-    result = await repair_loop(demo, proposer(model), type_checker="mypy").run(demo / PRICING)
+    result = await repair_loop(demo, proposer(model), max_rounds=1, type_checker="mypy").run(demo / PRICING)
 
-    first = result.attempts[0].verdict
-    assert first.status is VerdictStatus.REGRESSED, first.reason
-    assert first.targets_passed == TARGETS and first.regressions == []
-    assert len(first.new_type_errors) == 1 and first.new_type_errors[0].startswith("pricing.py: assignment: ")
-    assert result.status is RepairStatus.GREEN and result.rounds == 2, result.handoff
-    assert "label" not in result.diff and result.regressions_caught == 1
+    verdict = result.attempts[0].verdict
+    assert verdict.status is VerdictStatus.REGRESSED, verdict.reason
+    assert verdict.targets_passed == TARGETS and verdict.regressions == []
+    assert len(verdict.new_type_errors) == 1 and verdict.new_type_errors[0].startswith("pricing.py: assignment: ")
+    assert verdict.reason.startswith("adds type errors")
+    assert result.status is RepairStatus.FAILED and result.patch is None and result.regressions_caught == 1
     assert tree(demo) == before
 
 
@@ -183,19 +195,6 @@ async def test_cancelling_a_repair_returns_a_cancelled_result(demo: Path, stub, 
     assert result.status is RepairStatus.CANCELLED and result.stop_reason == "cancelled"
     assert result.targets == TARGETS and result.patch is None
     assert tree(demo) == before
-
-
-async def test_a_partial_patch_survives_a_cancellation_but_the_status_says_cancelled(
-        demo: Path, stub, gate: threading.Event) -> None:
-    """Cancelled in round 2, after a partial fix in round 1: the best patch so far is kept for the person."""
-    model = stub(lambda call: hang(gate, 60)(call) if call.number > 1 else always(PARTIAL_FIX)(call))
-    task = asyncio.create_task(repair_loop(demo, proposer(model)).run(demo / PRICING))
-    await until(lambda: len(model.calls) == 2, timeout=60)
-    task.cancel()
-    result = await asyncio.wait_for(task, 10)
-
-    assert result.status is RepairStatus.CANCELLED
-    assert result.patch is not None and "(100 if percent == 10 else 10)" in result.diff
 
 
 async def until(condition: Callable[[], bool], timeout: float) -> None:

@@ -50,7 +50,7 @@ class Block:
 
 
 def _clean_path(line: str) -> str:
-    """`**File:** \`shop/x.py\`` -> `shop/x.py`: markdown emphasis, code quotes, headings and labels removed."""
+    """`**File:** shop/x.py` in backticks -> `shop/x.py`: markdown emphasis, code quotes, headings, labels gone."""
     path = line.replace("`", "").replace("*", "").strip().lstrip("#").strip()
     for prefix in ("File:", "file:", "Path:", "path:", "Filename:", "filename:"):
         if path.startswith(prefix):
@@ -214,6 +214,8 @@ def apply(root: Path, blocks: list[Block], read: Callable[[Path], str]) -> Patch
     originals: dict[Path, str] = {}
     for block in blocks:
         path = (root / block.path).resolve() if not Path(block.path).is_absolute() else Path(block.path).resolve()
+        if not path.is_relative_to(root.resolve()):  # never read, let alone quote, a file outside the project
+            raise EditError(f"{block.path} is outside the workspace: edit only files of the project")
         if path not in texts:
             try:
                 originals[path] = texts[path] = read(path)

@@ -166,8 +166,8 @@ class RepairLoop:
         if proposal.patch is None:
             return Verdict(VerdictStatus.INVALID, [], list(baseline.targets), failures=failed,
                            reason=f"no usable patch: {proposal.error or 'the proposer returned nothing'}"), ""
-        diff = proposal.patch.diff(self.root)
         refused = validate.problems(self.root, proposal.patch)
+        diff = proposal.patch.diff(self.root)
         if refused:
             return Verdict(VerdictStatus.INVALID, [], list(baseline.targets), failures=failed,
                            reason="refused: " + "; ".join(refused)), diff
@@ -177,7 +177,7 @@ class RepairLoop:
         if self.budget.tokens is not None and usage.tokens_in + usage.tokens_out >= self.budget.tokens:
             return f"token budget spent ({usage.tokens_in + usage.tokens_out} of {self.budget.tokens})"
         if self.budget.usd is not None and usage.cost >= self.budget.usd:
-            return f"money budget spent (${usage.cost:.4f} of ${self.budget.usd:.2f})"
+            return f"money budget spent (${usage.cost:.4f} of ${self.budget.usd:.4f})"
         if self.budget.seconds is not None and time.monotonic() - started >= self.budget.seconds:
             return f"time budget spent ({self.budget.seconds:g} s)"
         return None

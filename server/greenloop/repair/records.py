@@ -102,10 +102,12 @@ class Verdict:
     reason: str = ""  # a sentence for the history: why this verdict
 
     def signature(self) -> str:
-        """What "the same failure" means for the stuck rule: which tests fail and with what message."""
+        """What "the same failure" means for the stuck rule: the verdict's reason, which tests fail and with what
+        message, and what regressed. Two different unusable replies differ by their reason."""
         parts = sorted(f"{r.nodeid}:{r.message.splitlines()[0] if r.message else r.outcome.value}"
                        for r in self.failures)
-        return "|".join(parts + sorted(self.regressions) + sorted(self.new_type_errors)) or self.reason
+        return "|".join([self.status.value, self.reason, *parts, *sorted(self.regressions),
+                         *sorted(self.new_type_errors)])
 
     def rank(self) -> tuple[int, int, int]:
         """Higher is better: most targets passing, then fewest regressions, then fewest new type errors."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import shutil
 import subprocess
 import tempfile
@@ -71,7 +72,11 @@ class Sandbox:
         return "no network" if network_isolation() else "network not isolated (unshare unavailable)"
 
     def inside(self, path: Path) -> Path:
-        return self.copy / path.resolve().relative_to(self.root)
+        """The copy's counterpart of a project path (symlinks are not followed: a link is copied as a link)."""
+        return self.copy / Path(os.path.abspath(path)).relative_to(self.root)
+
+    def contains(self, path: Path) -> bool:
+        return Path(os.path.abspath(path)).is_relative_to(self.root)
 
     def outside(self, path: Path) -> Path:
         try:
@@ -105,7 +110,7 @@ class Sandbox:
         inner = Selection(paths=[self.inside(p) for p in selection.paths], nodeids=list(selection.nodeids),
                           whole_project=selection.whole_project)
         result = await run_tests(
-            self.copy, python, inner, timeout, [self.inside(p) for p in trace],
+            self.copy, python, inner, timeout, [self.inside(p) for p in trace if self.contains(p)],
             wrapper=isolation_wrapper(timeout),
             pythonpath=[self.copy, self.copy / "src"],
             extra=extra,

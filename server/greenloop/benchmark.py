@@ -52,6 +52,8 @@ class Outcome:
     candidates: int
     rounds: int
     seconds: float
+    screened: int
+    screen_seconds: float
     patch: str
 
 
@@ -101,12 +103,12 @@ async def run_bug(corpus: Path, bug: Bug, proposer_names: str, settings: config.
                 edit.path.write_text(edit.after, encoding="utf-8")
             correct = await hidden_tests_pass(corpus, bug, root, settings.test_timeout)
     return Outcome(bug.id, bug.project, bug.kind, bug.category, result.status.value, green, correct,
-                   result.candidates, result.rounds, seconds, result.diff)
+                   result.candidates, result.rounds, seconds, result.screened, result.screen_seconds, result.diff)
 
 
 def totals(outcomes: list[Outcome]) -> dict[str, Any]:
     green = [o for o in outcomes if o.green]
-    search_seconds = sum(o.seconds for o in outcomes)
+    screen_seconds = sum(o.screen_seconds for o in outcomes)
     return {
         "bugs": len(outcomes),
         "green": len(green),
@@ -116,7 +118,8 @@ def totals(outcomes: list[Outcome]) -> dict[str, Any]:
         "correct_rate": (sum(1 for o in green if o.correct) / len(outcomes)) if outcomes else 0.0,
         "median_seconds_to_green": statistics.median(o.seconds for o in green) if green else None,
         "candidates": sum(o.candidates for o in outcomes),
-        "candidates_per_second": (sum(o.candidates for o in outcomes) / search_seconds) if search_seconds else 0.0,
+        "candidates_per_second": (sum(o.screened for o in outcomes) / screen_seconds) if screen_seconds else 0.0,
+        "seconds_total": sum(o.seconds for o in outcomes),
     }
 
 
@@ -180,7 +183,7 @@ def bench_command(args: argparse.Namespace) -> int:
     print(f"\n{summary['green']}/{summary['bugs']} green ({summary['fix_rate']:.0%}), {summary['correct']} correct by "
           f"the hidden tests, {summary['green_but_wrong']} green but wrong; median time to green "
           f"{summary['median_seconds_to_green'] or 0:.1f} s; {summary['candidates']} candidates, "
-          f"{summary['candidates_per_second']:.1f} per second")
+          f"{summary['candidates_per_second']:.1f} screened per second of screening")
     chart(outcomes, args.chart, f"greenloop bench ({args.proposer}): {summary['green']}/{summary['bugs']} green, "
                                 f"{summary['correct']} correct")
     print(f"chart: {args.chart}")

@@ -19,7 +19,8 @@ from pygls.uris import to_fs_path
 
 from greenloop import __version__, project
 from greenloop.engine import CheckReport
-from greenloop.lsp import convert
+from greenloop.lsp import actions, convert
+from greenloop.lsp.repair import RepairController
 from greenloop.lsp.session import Channel, ProjectSession
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class GreenloopServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("greenloop", __version__)
         self.sessions: dict[Path, ProjectSession] = {}
+        self.controllers: dict[Path, RepairController] = {}
         self.init_options: Any = None
         self.editor_settings: Any = None
 
@@ -59,7 +61,21 @@ class GreenloopServer(LanguageServer):
             return self.sessions[max(owners, key=lambda r: len(r.parts))]
         return self.open_session(project.find_root(path))
 
+    def controller(self, session: ProjectSession) -> RepairController:
+        controller = self.controllers.get(session.root)
+        if controller is None:
+            controller = self.controllers[session.root] = RepairController(self, session)
+        return controller
+
+    def controller_with_fix(self, repair_id: Any = None) -> RepairController | None:
+        for controller in self.controllers.values():
+            if controller.fix is not None and (repair_id is None or controller.fix.repair_id == repair_id):
+                return controller
+        return None
+
     async def close_sessions(self) -> None:
+        for controller in self.controllers.values():
+            controller.cancel()
         for session in list(self.sessions.values()):
             await session.close()
         self.sessions.clear()
@@ -144,7 +160,13 @@ async def pull_configuration(ls: GreenloopServer) -> None:
 def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> None:
     path = _path(params.text_document.uri)
     if path is not None and (path.suffix == ".py" or path.name in ("pyproject.toml", "setup.cfg", "pytest.ini")):
-        ls.session_for(path).saved(path)
+        session = ls.session_for(path)
+        session.saved(path)
+        controller = ls.controllers.get(session.root)
+        if controller is not None and controller.accepted:
+            document = ls.workspace.text_documents.get(params.text_document.uri)
+            text = document.source if document is not None else project.read_text(path)[0] if path.exists() else ""
+            controller.saved(path, text)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -178,6 +200,74 @@ async def did_change_folders(ls: GreenloopServer, params: types.DidChangeWorkspa
         root = _path(folder.uri)
         if root is not None and root.is_dir():
             ls.open_session(root)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+    code_action_kinds=[types.CodeActionKind.QuickFix, actions.SOURCE_REPAIR]))
+def code_action(ls: GreenloopServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    path = _path(params.text_document.uri)
+    if path is None:
+        return []
+    controller = ls.controller(ls.session_for(path))
+    fix = controller.fix
+    return actions.code_actions(params.text_document.uri, params.context.diagnostics, fix,
+                                fix.covers(path) if fix else False, controller.running)
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: GreenloopServer, params: types.HoverParams) -> types.Hover | None:
+    """While a fix waits for the user, hovering a failing line shows the proposed diff."""
+    path = _path(params.text_document.uri)
+    if path is None:
+        return None
+    session = ls.session_for(path)
+    fix = ls.controller(session).fix
+    if fix is None or not fix.covers(path):
+        return None
+    line = params.position.line + 1
+    failing = any(f.path == path.resolve() and f.line == line and f.source == "greenloop"
+                  for f in session.engine.findings())
+    return actions.hover(fix) if failing else None
+
+
+def _argument(args: tuple[Any, ...]) -> dict[str, Any]:
+    return args[0] if args and isinstance(args[0], Mapping) else {}
+
+
+@server.command("greenloop.repair")
+def repair_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
+    """Start a repair in the background and answer at once; progress and the result arrive later."""
+    argument = _argument(args)
+    path = _path(str(argument.get("uri") or ""))
+    if path is None:
+        return {"started": False, "reason": "greenloop.repair needs {\"uri\": a file or folder of the workspace}"}
+    tests = argument.get("tests") or None
+    return ls.controller(ls.session_for(path)).start(path, list(tests) if tests else None)
+
+
+@server.command("greenloop.cancel")
+def cancel_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
+    return {"cancelled": any([controller.cancel() for controller in ls.controllers.values()])}
+
+
+@server.command("greenloop.showPatch")
+async def show_patch_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
+    controller = ls.controller_with_fix(_argument(args).get("repair_id"))
+    return await controller.show_patch() if controller else {"patch": None}
+
+
+@server.command("greenloop.applyFix")
+async def apply_fix_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
+    controller = ls.controller_with_fix(_argument(args).get("repair_id"))
+    if controller is None:
+        return {"applied": False, "reason": "no greenloop fix is waiting"}
+    return await controller.apply()
+
+
+@server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+def progress_cancel(ls: GreenloopServer, params: types.WorkDoneProgressCancelParams) -> None:
+    for controller in ls.controllers.values():
+        controller.cancel_token(params.token)
 
 
 @server.feature(types.SHUTDOWN)

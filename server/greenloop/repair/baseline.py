@@ -7,6 +7,7 @@ second run is flaky, reported and left alone, since "repairing" it would only fi
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from greenloop import project
@@ -35,7 +36,7 @@ def relevant_tests(root: Path, path: Path, targets: list[str]) -> Selection:
 
 async def establish(root: Path, path: Path, tests: list[str] | None, sandbox: Sandbox,
                     settings: JudgeSettings) -> Baseline:
-    relevant = relevant_tests(root, path, tests or [])
+    relevant = await asyncio.to_thread(relevant_tests, root, path, tests or [])  # parsing: keep the loop free
     if relevant.empty:
         raise BaselineError(f"no test imports {project.relpath(root, path)}: name the tests with --tests")
     focus = [p for p in project.iter_python_files(root) if not project.is_test_file(p) and not project.is_conftest(p)]

@@ -99,6 +99,7 @@ class RepairLoop:
         try:
             await self._round_loop(baseline, result, started, sandbox, screener)
         finally:
+            result.screen_seconds, result.screened = screener.seconds, screener.count
             await screener.close()
 
     async def _round_loop(self, baseline: Baseline, result: RepairResult, started: float, sandbox: Sandbox,

@@ -89,6 +89,7 @@ def mutations(source: bytes, tree: Tree, line: int, test_literals: frozenset[str
     names = _scope_names(tree, line)
     for node in inner:
         yield from _operators(node)
+        yield from _operands(node)
         yield from _literals(node, test_literals)
         yield from _names(node, names)
         yield from _arguments(node)
@@ -134,6 +135,26 @@ def _operators(node: Node) -> Iterator[Mutation]:
         operand = node.named_children[0] if node.named_children else None
         if operand is not None:
             yield Mutation(node.start_byte, node.end_byte, _text(operand), "arithmetic", "remove unary minus", 2.0)
+
+
+def _operands(node: Node) -> Iterator[Mutation]:
+    """Sign and order of arithmetic operands: `a ** n` -> `a ** -n`, `a - b` -> `b - a`, `x` -> `abs(x)`."""
+    if node.type == "binary_operator":
+        left, op, right = node.child_by_field_name("left"), _operator(node), node.child_by_field_name("right")
+        if left is None or right is None or op is None:
+            return
+        if op.type in ("-", "/", "//", "%", "**", "<<", ">>"):
+            between = node.text[left.end_byte - node.start_byte:right.start_byte - node.start_byte].decode()
+            yield Mutation(node.start_byte, node.end_byte, f"{_text(right)}{between}{_text(left)}", "arithmetic",
+                           f"swap the operands of `{_text(node)}`", 2.1)
+        for operand in (left, right):
+            if operand.type in ("identifier", "integer", "float", "call", "attribute", "subscript"):
+                yield Mutation(operand.start_byte, operand.end_byte, f"-{_text(operand)}", "arithmetic",
+                               f"`{_text(operand)}` → `-{_text(operand)}`", 2.1)
+    elif node.type == "identifier" and node.parent is not None and node.parent.type in ("argument_list",
+                                                                                      "binary_operator"):
+        yield Mutation(node.start_byte, node.end_byte, f"abs({_text(node)})", "arithmetic",
+                       f"`{_text(node)}` → `abs({_text(node)})`", 2.5)
 
 
 def _literals(node: Node, test_literals: frozenset[str]) -> Iterator[Mutation]:

@@ -147,6 +147,8 @@ class RepairResult:
     flaky: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
+    screened: int = 0  # candidates a search proposer screened on the failing targets
+    screen_seconds: float = 0.0  # time spent screening them
     patch: Patch | None = None
     diff: str = ""
     handoff: str = ""

@@ -8,6 +8,7 @@ tests, then the type checker).
 from __future__ import annotations
 
 import logging
+import time
 
 from greenloop.records import Selection
 from greenloop.repair.context import Screen
@@ -41,6 +42,7 @@ class Screener:
         self.worker: PytestWorker | None = None
         self._worker_failed = False
         self.count = 0
+        self.seconds = 0.0  # time spent screening, worker start-up included
 
     async def _worker(self) -> PytestWorker | None:
         if self.worker is None and not self._worker_failed:
@@ -59,6 +61,13 @@ class Screener:
         return self.worker
 
     async def screen(self, patch: Patch) -> Screen:
+        started = time.monotonic()
+        try:
+            return await self._screen(patch)
+        finally:
+            self.seconds += time.monotonic() - started
+
+    async def _screen(self, patch: Patch) -> Screen:
         self.count += 1
         selection = Selection(nodeids=list(self.baseline.targets))
         self.sandbox.apply(patch)

@@ -65,7 +65,7 @@ class LLMProposer:
         self.name = f"llm:{settings.model}"
 
     async def _call(self, model: str, messages: list[dict[str, str]], usage: Usage) -> str:
-        llm = litellm()
+        llm = await asyncio.to_thread(litellm)  # the first import takes seconds: never on the event loop
         kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": self.settings.timeout,
                                   "max_tokens": self.settings.max_tokens, "temperature": self.settings.temperature,
                                   "num_retries": 0}

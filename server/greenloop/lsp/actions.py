@@ -1,0 +1,52 @@
+"""Code actions and hovers for repairs: what the editor offers on a failing test's diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lsprotocol import types
+
+from greenloop.lsp.repair import Fix
+
+SOURCE_REPAIR = f"{types.CodeActionKind.Source.value}.greenloop.repair"
+NOT_REPAIRABLE = {"encoding"}
+
+
+def _command(title: str, name: str, argument: dict) -> types.Command:
+    return types.Command(title=title, command=name, arguments=[argument])
+
+
+def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | None, covers: bool,
+                 running: bool) -> list[types.CodeAction]:
+    """Quick fixes on greenloop diagnostics, the file-wide source action, and the waiting fix if any."""
+    ours = [d for d in diagnostics if d.source == "greenloop" and d.code not in NOT_REPAIRABLE]
+    actions: list[types.CodeAction] = []
+    if fix is not None and covers:
+        title = f"Apply greenloop fix ({fix.lines} lines)" if fix.result.status.value == "green" else \
+            f"Apply greenloop fix ({fix.lines} lines, partial: {len(fix.result.targets) - fix.result.targets_failing_after}" \
+            f" of {len(fix.result.targets)} tests)"
+        actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=ours or None,
+                                        is_preferred=True,
+                                        command=_command(title, "greenloop.applyFix", {"repair_id": fix.repair_id})))
+        actions.append(types.CodeAction(title="Show greenloop patch", kind=types.CodeActionKind.QuickFix,
+                                        command=_command("Show greenloop patch", "greenloop.showPatch", {})))
+    if running:
+        actions.append(types.CodeAction(title="Cancel greenloop repair", kind=types.CodeActionKind.QuickFix,
+                                        command=_command("Cancel greenloop repair", "greenloop.cancel", {})))
+    for diagnostic in ours:
+        tests = [str(diagnostic.code)] if diagnostic.code and "::" in str(diagnostic.code) else None
+        argument = {"uri": uri, "tests": tests}
+        actions.append(types.CodeAction(title="Repair until green", kind=types.CodeActionKind.QuickFix,
+                                        diagnostics=[diagnostic],
+                                        command=_command("Repair until green", "greenloop.repair", argument)))
+    actions.append(types.CodeAction(title="greenloop: repair failing tests in this file", kind=SOURCE_REPAIR,
+                                    command=_command("greenloop: repair failing tests in this file",
+                                                     "greenloop.repair", {"uri": uri, "tests": None})))
+    return actions
+
+
+def hover(fix: Fix) -> types.Hover:
+    status = "green" if fix.result.status.value == "green" else fix.result.status.value
+    text = (f"**greenloop fix** ({status}, {fix.lines} lines, {fix.result.rounds} round(s)) — it passes the tests; "
+            f"review it.\n\n```diff\n{fix.result.diff.rstrip()}\n```")
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))

@@ -383,13 +383,15 @@ def test_patch_diff_round_trips_through_the_diff_parser(root: Path) -> None:
     assert again.edits == patch.edits
 
 
-def test_patch_diff_of_an_edit_outside_the_root_does_not_raise(root: Path) -> None:
-    # The loop renders the diff before the guards refuse the edit: it must not crash on a path outside the root.
+def test_an_edit_outside_the_root_is_refused_before_the_file_is_read(root: Path) -> None:
     reply = "../outside.py\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n"
-    patch = apply_reply(root, reply)
-    assert patch.files == [root.parent / "outside.py"]
-    diff = patch.diff(root)
-    assert "+x = 1" in diff
+    with pytest.raises(EditError, match="outside the workspace"):
+        apply_reply(root, reply)
+
+
+def test_patch_diff_of_an_edit_outside_the_root_does_not_raise(root: Path) -> None:
+    patch = Patch([FileEdit(root.parent / "outside.py", "", "x = 1\n")])
+    assert "+x = 1" in patch.diff(root)
 
 
 def test_patch_changed_lines_counts_removed_plus_added_lines(root: Path) -> None:

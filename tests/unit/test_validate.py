@@ -69,7 +69,8 @@ def test_a_skip_already_in_the_file_may_be_reindented(root: Path) -> None:
 # --- outside the workspace -----------------------------------------------------------------------------------------
 
 def test_an_edit_reaching_out_with_dotdot_is_refused(root: Path) -> None:
-    patch = from_reply(root, "../evil.py\n<<<<<<< SEARCH\n=======\nimport os\n>>>>>>> REPLACE\n")
+    # edits.apply already refuses such paths before reading them; the guard is the second line of defence.
+    patch = Patch([FileEdit(root / ".." / "evil.py", "", "import os\n")])
     [problem] = problems(root, patch)
     assert "outside the workspace" in problem and "evil.py" in problem
 
@@ -78,8 +79,7 @@ def test_an_edit_to_an_absolute_path_outside_the_workspace_is_refused(root: Path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "lib.py").write_text("x = 1\n")
-    patch = from_reply(root, f"{elsewhere / 'lib.py'}\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n")
-    assert patch.files == [elsewhere.resolve() / "lib.py"]
+    patch = Patch([FileEdit(elsewhere.resolve() / "lib.py", "x = 1\n", "x = 2\n")])
     [problem] = problems(root, patch)
     assert "outside the workspace" in problem
 

@@ -85,11 +85,14 @@ def mutations(source: bytes, tree: Tree, line: int, test_literals: frozenset[str
     nodes = _nodes_on_line(tree, line)
     inner = [n for n in syntax.walk(tree.root_node, (
         "comparison_operator", "boolean_operator", "binary_operator", "augmented_assignment", "not_operator",
-        "integer", "identifier", "argument_list", "unary_operator", "slice")) if n.start_point[0] == line - 1]
+        "integer", "true", "false", "identifier", "argument_list", "unary_operator", "slice"))
+        if n.start_point[0] == line - 1]
     names = _scope_names(tree, line)
+    attributes = _attribute_names(tree)
     for node in inner:
         yield from _operators(node)
         yield from _operands(node)
+        yield from _attributes(node, attributes)
         yield from _literals(node, test_literals)
         yield from _names(node, names)
         yield from _arguments(node)
@@ -151,13 +154,18 @@ def _operands(node: Node) -> Iterator[Mutation]:
             if operand.type in ("identifier", "integer", "float", "call", "attribute", "subscript"):
                 yield Mutation(operand.start_byte, operand.end_byte, f"-{_text(operand)}", "arithmetic",
                                f"`{_text(operand)}` → `-{_text(operand)}`", 2.1)
-    elif node.type == "identifier" and node.parent is not None and node.parent.type in ("argument_list",
-                                                                                      "binary_operator"):
+    elif node.type == "identifier" and node.parent is not None and (
+            node.parent.type in ("argument_list", "binary_operator")
+            or node.parent.type == "assignment" and node.parent.child_by_field_name("right") == node):
         yield Mutation(node.start_byte, node.end_byte, f"abs({_text(node)})", "arithmetic",
                        f"`{_text(node)}` → `abs({_text(node)})`", 2.5)
 
 
 def _literals(node: Node, test_literals: frozenset[str]) -> Iterator[Mutation]:
+    if node.type in ("true", "false"):
+        flipped = "False" if node.type == "true" else "True"
+        yield Mutation(node.start_byte, node.end_byte, flipped, "literal", f"`{_text(node)}` → `{flipped}`", 1.3)
+        return
     if node.type != "integer":
         return
     try:
@@ -194,6 +202,34 @@ def _names(node: Node, names: list[str]) -> Iterator[Mutation]:
     for other in names:
         if other != current:
             yield Mutation(node.start_byte, node.end_byte, other, "wrong-variable", f"`{current}` → `{other}`", 1.7)
+
+
+def _attribute_names(tree: Tree) -> dict[str, list[str]]:
+    """Object text -> attribute names used on it anywhere in the file (`self` -> [hits, misses, ...])."""
+    names: dict[str, dict[str, None]] = {}
+    for node in syntax.walk(tree.root_node, ("attribute",)):
+        obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+        if obj is not None and attr is not None and obj.type == "identifier":
+            names.setdefault(_text(obj), {}).setdefault(_text(attr), None)
+    return {obj: list(attrs) for obj, attrs in names.items()}
+
+
+def _attributes(node: Node, attributes: dict[str, list[str]]) -> Iterator[Mutation]:
+    """`self.misses` -> `self.hits`: the wrong field of the same object."""
+    if node.type != "identifier" or node.parent is None or node.parent.type != "attribute":
+        return
+    parent = node.parent
+    obj = parent.child_by_field_name("object")
+    if parent.child_by_field_name("attribute") != node or obj is None or obj.type != "identifier":
+        return
+    grand = parent.parent
+    if grand is not None and grand.type in ("call",) and grand.child_by_field_name("function") == parent:
+        return  # a method name: swapping it is rarely the fix and often a crash
+    current = _text(node)
+    for other in attributes.get(_text(obj), [])[:12]:
+        if other != current:
+            yield Mutation(node.start_byte, node.end_byte, other, "wrong-variable",
+                           f"`{_text(obj)}.{current}` → `{_text(obj)}.{other}`", 1.8)
 
 
 def _arguments(node: Node) -> Iterator[Mutation]:
@@ -278,7 +314,8 @@ def _delete(source: bytes, statement: Node) -> Iterator[Mutation]:
 
 
 def _insert_nearby(source: bytes, tree: Tree, statement: Node, test_literals: frozenset[str]) -> Iterator[Mutation]:
-    """Copy a short guard, return or call from nearby in the same function to just before the statement."""
+    """Copy a short guard, return or call to just before the statement: from nearby in the same function, or a
+    call statement from elsewhere in the file whose names all exist here (`self._data.move_to_end(key)`)."""
     function = statement.parent
     while function is not None and function.type != "function_definition":
         function = function.parent
@@ -287,19 +324,44 @@ def _insert_nearby(source: bytes, tree: Tree, statement: Node, test_literals: fr
     start, _ = _line_span(source, statement)
     indent = source[start:statement.start_byte].decode(errors="replace")
     line = statement.start_point[0]
+    in_scope = set(_scope_names(tree, line + 1)) | {"self", "cls"}
     seen: set[str] = {_text(statement)}
-    for other in syntax.walk(function, ("if_statement", "return_statement", "expression_statement", "raise_statement")):
-        if abs(other.start_point[0] - line) > 12 or other.end_point[0] - other.start_point[0] > 2 or other == statement:
+    nearby = [n for n in syntax.walk(function, ("if_statement", "return_statement", "expression_statement",
+                                                "raise_statement")) if abs(n.start_point[0] - line) <= 12]
+    elsewhere = [n for n in syntax.walk(tree.root_node, ("expression_statement",))
+                 if not (function.start_byte <= n.start_byte < function.end_byte)]
+    for other, far in [(n, False) for n in nearby] + [(n, True) for n in elsewhere]:
+        if other.end_point[0] - other.start_point[0] > 2 or other == statement:
             continue
-        if other.type == "expression_statement" and not any(c.type == "call" for c in other.named_children):
+        if other.type == "expression_statement" and not any(
+                c.type in ("call", "augmented_assignment") for c in other.named_children):
             continue
-        lines = _text(other).splitlines()
-        if _text(other) in seen:
+        if far:
+            used = {_text(i) for i in syntax.walk(other, ("identifier",))
+                    if i.parent is not None and i.parent.type != "attribute" or
+                    (i.parent is not None and i.parent.child_by_field_name("object") == i)}
+            if not used <= in_scope:
+                continue
+        text = _text(other)
+        if text in seen:
             continue
-        seen.add(_text(other))
+        seen.add(text)
+        lines = text.splitlines()
         other_indent = len(source[_line_span(source, other)[0]:other.start_byte])
         body = [lines[0]] + [ln[other_indent:] if len(ln) >= other_indent else ln.lstrip() for ln in lines[1:]]
         code = "".join(f"{indent}{ln}\n" for ln in body)
-        literals = tuple(t for t in test_literals if t in _text(other) and len(t) > 1)
+        literals = tuple(t for t in test_literals if t in text and len(t) > 1)
         yield Mutation(start, start, code, "inserted-statement", f"insert `{lines[0].strip()}` before line {line + 1}",
-                       2.8 + (1.0 if literals else 0.0), literals=literals)
+                       (3.0 if far else 2.8) + (1.0 if literals else 0.0), literals=literals)
+        for after in _after_positions(source, statement):
+            yield Mutation(after, after, code, "inserted-statement",
+                           f"insert `{lines[0].strip()}` after line {line + 1}",
+                           (3.1 if far else 2.9) + (1.0 if literals else 0.0), literals=literals)
+
+
+def _after_positions(source: bytes, statement: Node) -> list[int]:
+    """Just after a one-line statement that is not a return/raise (nothing after those would run)."""
+    if statement.type in ("return_statement", "raise_statement") or statement.end_point[0] != statement.start_point[0]:
+        return []
+    _, end = _line_span(source, statement)
+    return [end]

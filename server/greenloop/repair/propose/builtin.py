@@ -13,6 +13,7 @@ search where it stopped. Every result is a patch that passes the tests, to be re
 from __future__ import annotations
 
 import hashlib
+import re
 import itertools
 import time
 from collections.abc import Iterator
@@ -82,7 +83,39 @@ def rank_lines(root: Path, failures: list[TestResult], results: list[TestResult]
             key = (frame.path.resolve(), frame.line)
             scores[key] = max(scores.get(key, 0.0), 1.0 - 0.05 * depth) + 0.01
     ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
-    return [_Line(path, line, score) for (path, line), score in ranked]
+    lines = [_Line(path, line, score) for (path, line), score in ranked]
+    return lines + _constants_used(lines, limit)
+
+
+def _constants_used(lines: list[_Line], limit: int) -> list[_Line]:
+    """Module-level assignments (`WEEKEND = (5, 6)`) named on suspicious lines. They run at import time, outside
+    any test's traced call phase, so coverage never ranks them; inherit a share of the using line's score."""
+    extra: dict[tuple[Path, int], float] = {}
+    by_file: dict[Path, list[_Line]] = {}
+    for line in lines:
+        by_file.setdefault(line.path, []).append(line)
+    for path, used in by_file.items():
+        try:
+            tree = syntax.parse(path.read_bytes())
+        except OSError:
+            continue
+        constants: dict[str, int] = {}
+        for statement in tree.root_node.named_children:
+            if statement.type == "expression_statement" and statement.named_children \
+                    and statement.named_children[0].type == "assignment":
+                target = statement.named_children[0].child_by_field_name("left")
+                if target is not None and target.type == "identifier":
+                    constants[syntax.text(target)] = statement.start_point[0] + 1
+        source_lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for line in used:
+            text = source_lines[line.line - 1] if line.line <= len(source_lines) else ""
+            for name, where in constants.items():
+                if where != line.line and re.search(rf"\b{re.escape(name)}\b", text):
+                    key = (path, where)
+                    extra[key] = max(extra.get(key, 0.0), line.score * 0.8)
+    known = {(line.path, line.line) for line in lines}
+    ranked = sorted(((k, v) for k, v in extra.items() if k not in known), key=lambda item: -item[1])
+    return [_Line(path, line, score) for (path, line), score in ranked[: max(limit // 3, 1)]]
 
 
 def test_literals(failures: list[TestResult]) -> frozenset[str]:
@@ -114,6 +147,10 @@ def _apply(texts: dict[Path, bytes], edits: tuple[tuple[Path, Mutation], ...]) -
         before = texts[path].decode("utf-8", errors="replace")
         file_edits.append(FileEdit(path, before, data.decode("utf-8", errors="replace")))
     return Patch(file_edits)
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else ""
 
 
 class BuiltinProposer:
@@ -174,6 +211,7 @@ class BuiltinProposer:
         if self._state is None:
             self._state = self._prepare(context)
         state = self._state
+        baseline = {_first_line(f.message) for f in context.failures}
         started = time.monotonic()
         screened = 0
         while time.monotonic() - started < self.budget.seconds:
@@ -196,7 +234,8 @@ class BuiltinProposer:
                 return Proposal(patch, self.name, reply=described, screened=screened,
                                 hypothesis=f"{described} (a suspicious line; the edit makes every failing target "
                                            "pass — it passes the tests, review it)")
-            if screen.passed > 0 and len(candidate.edits) == 1:
+            if len(candidate.edits) == 1 and (screen.passed > 0 or _first_line(screen.message) not in baseline):
+                # Progress: more targets pass, or the failure changed (the edit got further): a seed for pairs.
                 state.progress.append((screen.passed, candidate))
         reason = ("search exhausted" if time.monotonic() - started < self.budget.seconds
                   else "search time budget spent for this round")

@@ -4,7 +4,8 @@ requests (workspace/applyEdit, window/showDocument, progress), and the stub mode
 The server is the real `greenloop serve` subprocess; the client is pytest-lsp's, customised here:
 
 - `workspace/applyEdit` is answered by the test (`editor.apply_answer`); an accepted edit is applied to the
-  editor's buffer and sent back as didChange, as an editor would. Nothing is ever written to disk by the client.
+  editor's buffer and sent back as didChange, as an editor would; an edit for an older document version is
+  refused, as VS Code does. Nothing is ever written to disk by the client.
 - lsprotocol 2025.0.0's client-side parsing turns every code action that carries a `command` into a `Command`
   (see /work/shared/FIELD-NOTES.md): a structure hook picks `Command` only when `command` is a string.
 - Capabilities: VS Code's, or a plain client without change annotations and without workDoneProgress.
@@ -143,6 +144,7 @@ class RepairEditor:
         self.apply_requests: list[types.ApplyWorkspaceEditParams] = []
         self.apply_times: list[float] = []
         self.created_tokens: list[Any] = []  # window/workDoneProgress/create, in order
+        self.stale_versions: list[tuple[str, int, int]] = []  # edits refused: (uri, edit's version, buffer's)
 
     # -- files and buffers --
 
@@ -292,6 +294,14 @@ def register_editor_handlers(client: LanguageClient, holder: dict[str, RepairEdi
             uri = change.text_document.uri
             if uri not in editor.buffers:
                 editor.open(str(Path(to_fs_path(uri) or "").relative_to(editor.root)))
+            version = change.text_document.version
+            if version is not None and version != editor.versions[uri]:  # as VS Code does: never over newer text
+                editor.stale_versions.append((uri, version, editor.versions[uri]))
+                return types.ApplyWorkspaceEditResult(applied=False, failure_reason="the document version changed")
+        for change in params.edit.document_changes or []:
+            if not isinstance(change, types.TextDocumentEdit):
+                continue
+            uri = change.text_document.uri
             editor._send_change(uri, apply_text_edits(editor.buffers[uri], list(change.edits)))
         for uri, edits in (params.edit.changes or {}).items():
             editor._send_change(uri, apply_text_edits(editor.buffers[uri], list(edits)))

@@ -22,8 +22,9 @@ def _only_document_edit(params: types.ApplyWorkspaceEditParams) -> types.TextDoc
 
 
 async def test_a_green_fix_is_sent_as_an_annotated_versioned_workspace_edit_and_acceptance_is_recorded(
-        tmp_path, repair_editor) -> None:
-    root, editor = await demo_editor(repair_editor, tmp_path)  # the built-in offline search finds the fix
+        tmp_path, repair_editor, stub_model) -> None:
+    model = stub_model(always(FIX))
+    root, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
     on_disk = (root / PRICING).read_text()
     editor.apply_answer = True
     await editor.failure_diagnostics()  # the user saw the failures (this saves pricing.py unchanged)

@@ -16,7 +16,7 @@ from repair_helpers import (BUGGY_LINE, BUGGY_LINE_INDEX, CART_TESTS, COUPON, FI
                             repair_editor, stub_model, stub_model_server)  # noqa: F401 (fixtures)
 
 APPLY_PREFIX = "Apply greenloop fix ("
-APPLY_TITLE = "Apply greenloop fix (1 lines)"  # the demo's fix replaces one line
+APPLY_TITLE = "Apply greenloop fix (1 line)"  # the demo's fix replaces one line
 DIFF_LINES = f"-{BUGGY_LINE}\n+{FIXED_LINE}\n"
 
 

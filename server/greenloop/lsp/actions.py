@@ -22,9 +22,10 @@ def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | N
     ours = [d for d in diagnostics if d.source == "greenloop" and d.code not in NOT_REPAIRABLE]
     actions: list[types.CodeAction] = []
     if fix is not None and covers:
-        title = f"Apply greenloop fix ({fix.lines} lines)" if fix.result.status.value == "green" else \
-            f"Apply greenloop fix ({fix.lines} lines, partial: {len(fix.result.targets) - fix.result.targets_failing_after}" \
-            f" of {len(fix.result.targets)} tests)"
+        size = f"{fix.lines} line" if fix.lines == 1 else f"{fix.lines} lines"
+        passing = len(fix.result.targets) - fix.result.targets_failing_after
+        title = (f"Apply greenloop fix ({size})" if fix.result.status.value == "green"
+                 else f"Apply greenloop fix ({size}, partial: {passing} of {len(fix.result.targets)} tests)")
         actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=ours or None,
                                         is_preferred=True,
                                         command=_command(title, "greenloop.applyFix", {"repair_id": fix.repair_id})))
@@ -47,6 +48,7 @@ def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | N
 
 def hover(fix: Fix) -> types.Hover:
     status = "green" if fix.result.status.value == "green" else fix.result.status.value
-    text = (f"**greenloop fix** ({status}, {fix.lines} lines, {fix.result.rounds} round(s)) — it passes the tests; "
+    size = f"{fix.lines} line" if fix.lines == 1 else f"{fix.lines} lines"
+    text = (f"**greenloop fix** ({status}, {size}, {fix.result.rounds} round(s)) — it passes the tests; "
             f"review it.\n\n```diff\n{fix.result.diff.rstrip()}\n```")
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))

@@ -50,7 +50,7 @@ class Fix:
 
     @property
     def lines(self) -> int:
-        return self.patch.changed_lines()
+        return self.patch.lines_touched()
 
     def covers(self, path: Path) -> bool:
         """Does the fix concern this file: one it edits, or a target test's file?"""
@@ -171,7 +171,8 @@ class RepairController:
         else:
             await self.show_patch()
             self.server.show("info", f"greenloop: green after {result.rounds} round(s). Review the patch, then use "
-                                     f"the code action \"Apply greenloop fix ({fix.lines} lines)\".")
+                                     f"the code action \"Apply greenloop fix ({fix.lines} line{'s' if fix.lines != 1 else ''})\" "
+                                     "on a failing line.")
 
     def _write_diff(self, fix: Fix) -> Path | None:
         try:

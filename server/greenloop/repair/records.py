@@ -45,6 +45,14 @@ class Patch:
             total += sum((i2 - i1) + (j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
         return total
 
+    def lines_touched(self) -> int:
+        """Lines the user sees changed: a replaced line counts once (for labels, unlike `changed_lines`)."""
+        total = 0
+        for edit in self.edits:
+            matcher = difflib.SequenceMatcher(None, edit.before.splitlines(), edit.after.splitlines(), autojunk=False)
+            total += sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
+        return total
+
     @property
     def empty(self) -> bool:
         return all(edit.before == edit.after for edit in self.edits)

@@ -43,6 +43,10 @@ class Screener:
         self._worker_failed = False
         self.count = 0
         self.seconds = 0.0  # time spent screening, worker start-up included
+        # A mutation can turn a loop infinite: screens get a timeout scaled to the targets' own baseline time,
+        # not the full test timeout (the judge still uses the full one).
+        spent = sum(baseline.results[t].duration for t in baseline.targets if t in baseline.results)
+        self.timeout = min(settings.timeout, max(3.0, 10 * spent + 2.0))
 
     async def _worker(self) -> PytestWorker | None:
         if self.worker is None and not self._worker_failed:
@@ -76,14 +80,13 @@ class Screener:
             run = None
             if worker is not None:
                 try:
-                    run = await worker.run(selection, self.settings.timeout, extra=["-x"])
+                    run = await worker.run(selection, self.timeout, extra=["-x"])
                 except WorkerUnavailable as exc:
                     log.info("warm worker lost (%s): continuing with cold pytest runs", exc)
                     self.worker, self._worker_failed = None, True
                     await worker.close()
             if run is None:
-                run = await self.sandbox.run(self.settings.python, selection, self.settings.timeout,
-                                             extra=["-x"])
+                run = await self.sandbox.run(self.settings.python, selection, self.timeout, extra=["-x"])
         finally:
             self.sandbox.reset()
         outcome = {r.nodeid: r for r in run.results}

@@ -43,7 +43,6 @@ class Fix:
     repair_id: int | None
     result: RepairResult
     patch: Patch
-    versions: dict[str, int | None]  # document versions when the repair began
     root: Path
     diff_file: Path | None = None
     applied_text: dict[Path, str] = field(default_factory=dict)  # what the files said right after acceptance
@@ -79,8 +78,7 @@ class RepairController:
             message = "greenloop: a repair is already running in this workspace; cancel it first (greenloop.cancel)"
             self.server.show("warning", message)
             return {"started": False, "reason": message}
-        versions = {u: d.version for u, d in self.server.workspace.text_documents.items()}
-        self.task = asyncio.get_running_loop().create_task(self._run(path, tests, versions))
+        self.task = asyncio.get_running_loop().create_task(self._run(path, tests))
         return {"started": True}
 
     def cancel(self) -> bool:
@@ -130,7 +128,7 @@ class RepairController:
             self._progress(f"round {data['round']}/{max_rounds} · {data['failing_before']} failing → "
                            f"{data['failing']} · ${data['cost']:.2f}", int(100 * data["round"] / max_rounds))
 
-    async def _run(self, path: Path, tests: list[str] | None, versions: dict[str, int | None]) -> None:
+    async def _run(self, path: Path, tests: list[str] | None) -> None:
         root = self.session.root
         settings = self.session.engine.settings
         try:
@@ -150,15 +148,15 @@ class RepairController:
         finally:
             ledger.close()
             self._progress_end(f"{result.status.value}: {result.stop_reason}")
-        await self._finish(result, versions)
+        await self._finish(result)
 
-    async def _finish(self, result: RepairResult, versions: dict[str, int | None]) -> None:
+    async def _finish(self, result: RepairResult) -> None:
         root = self.session.root
         if result.patch is None:
             level = "info" if result.status in (RepairStatus.NOTHING_TO_DO, RepairStatus.CANCELLED) else "warning"
             self.server.show(level, f"greenloop repair {result.status.value}: {result.handoff}")
             return
-        fix = Fix(result.repair_id, result, result.patch, versions, root)
+        fix = Fix(result.repair_id, result, result.patch, root)
         fix.diff_file = self._write_diff(fix)
         self.fix = fix
         if result.status is not RepairStatus.GREEN:

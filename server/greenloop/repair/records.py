@@ -37,21 +37,21 @@ class Patch:
     def files(self) -> list[Path]:
         return [edit.path for edit in self.edits]
 
-    def changed_lines(self) -> int:
-        """Lines removed plus lines added: the size of the edit, for preferring small fixes."""
-        total = 0
+    def _changes(self) -> list[tuple[int, int]]:
+        """(lines removed, lines added) for every changed block of every file."""
+        blocks = []
         for edit in self.edits:
             matcher = difflib.SequenceMatcher(None, edit.before.splitlines(), edit.after.splitlines(), autojunk=False)
-            total += sum((i2 - i1) + (j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
-        return total
+            blocks += [(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+        return blocks
+
+    def changed_lines(self) -> int:
+        """Lines removed plus lines added: the size of the edit, for preferring small fixes."""
+        return sum(removed + added for removed, added in self._changes())
 
     def lines_touched(self) -> int:
         """Lines the user sees changed: a replaced line counts once (for labels, unlike `changed_lines`)."""
-        total = 0
-        for edit in self.edits:
-            matcher = difflib.SequenceMatcher(None, edit.before.splitlines(), edit.after.splitlines(), autojunk=False)
-            total += sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
-        return total
+        return sum(max(removed, added) for removed, added in self._changes())
 
     @property
     def empty(self) -> bool:

@@ -82,7 +82,11 @@ async def check(paths: list[Path], *, as_json: bool = False, explain: bool = Fal
         loaded = config.resolve(root)
         for problem in loaded.problems:
             print(f"greenloop: {problem}", file=sys.stderr)
-        report = await Engine(root, loaded.settings).check(changed)
+        engine = Engine(root, loaded.settings, warm=False)
+        try:
+            report = await engine.check(changed)
+        finally:
+            await engine.close()
         exit_code = max(exit_code, _exit_code(report))
         if as_json:
             documents.append(present.as_json(report, root))

@@ -1,32 +1,53 @@
 """The engine: one project's check pipeline and its memory between runs.
 
 save -> select tests -> run them (and the type checker) -> diagnose -> current findings. The language server and
-the CLI both drive this class; it knows nothing about LSP. It remembers which tests failed and which files their
-failures touched, so a later save re-runs them even where the import graph cannot see the link, and so a passing
-run clears exactly the diagnostics it is responsible for.
+the CLI both drive this class; it knows nothing about LSP.
+
+- Selection is by recorded coverage (which functions each test executed, `select/coverage.py`), falling back to
+  the import graph where coverage cannot decide; every run records what its tests executed.
+- Results stream: each test's findings replace its old ones as it finishes, and `on_update` hears about it
+  (throttled), so an editor shows the first failure while the rest still runs.
+- Failures without a traceback frame in the saved source are placed by a second, traced run of just those
+  tests (and a few passing ones), never by tracing every test.
+- The import graph, the coverage store and fingerprinting run in one background thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from greenloop import config, project
-from greenloop.diagnose.placement import place_all, touched_files
-from greenloop.records import Finding, RunResult, Selection, Severity
+from greenloop.diagnose.current import CurrentFindings
+from greenloop.diagnose.placement import place, place_all
+from greenloop.records import Finding, Outcome, RunResult, Selection, Severity, TestResult
+from greenloop.run import process
 from greenloop.run.pytest_runner import run_tests
+from greenloop.run.scheduler import UNKNOWN_TEST_FILE, Scheduler
 from greenloop.select import selector
+from greenloop.select.affected import Affected, affected_tests, read_fingerprint
+from greenloop.select.coverage import CoverageStore
+from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph
-from greenloop.typecheck import check_types
+from greenloop.select.recording import records
+from greenloop.stream import Publisher
+from greenloop.typecheck import TypeChecker, check_types
 from greenloop.typecheck.checkers import TypeReport
 
 log = logging.getLogger(__name__)
 CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+TRACE_HELPERS = 10  # passing tests re-run with the tracer beside the failing ones, for the Ochiai ranking
+T = TypeVar("T")
+RERECORD_AFTER = 1.0  # seconds after a check before its tests are recorded in the background (Python < 3.12)
+_MONITORING: dict[str, bool] = {}  # interpreter -> has sys.monitoring
 
 
 @dataclass
@@ -43,27 +64,35 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)  # things that stopped a check from running
     affected: set[Path] = field(default_factory=set)  # files whose findings may have changed
     duration: float = 0.0
+    results_so_far: int = 0  # streamed test results absorbed so far
+    first_result_after: float | None = None  # seconds from the start of the check to its first test result
 
     @property
     def failed(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
 
-def _owner_file(owner: str) -> str:
-    return owner.split("::", 1)[0]
-
-
 class Engine:
-    def __init__(self, root: Path, settings: config.Settings | None = None) -> None:
+    def __init__(self, root: Path, settings: config.Settings | None = None, *, standalone: bool = False,
+                 warm: bool = True) -> None:
+        """`standalone`: `root` is a lone file's folder outside any project: check only the files named, never
+        scan, watch or write anything there. `warm`: keep a forking pytest worker between checks (the server);
+        a one-shot check (the CLI) runs pytest cold."""
         self.root = root.resolve()
         self.settings = settings or config.Settings()
+        self.standalone = standalone
         self.graph = ImportGraph(self.root)
+        self.current = CurrentFindings(self.root)
+        self.scheduler = Scheduler(self.root, warm=warm)
+        self.store: CoverageStore | None = None
+        # basedpyright kept warm as a language server per workspace; one-shot and standalone checks run it cold
+        self.types = TypeChecker(self.root) if warm and not standalone else None
         self._graph_built = False
         self._lock = asyncio.Lock()
-        self._test_findings: dict[str, list[Finding]] = {}  # by owner: test node id or collected file
-        self._type_findings: dict[Path, list[Finding]] = {}
-        self._types_from = self.settings.type_checker  # the checker that produced _type_findings
-        self._file_notes: dict[Path, list[Finding]] = {}  # encoding problems and similar, by file
+        self._index = ThreadPoolExecutor(1, thread_name_prefix="greenloop-index")
+        self._types_from = self.settings.type_checker  # the checker that produced the type findings
+        self._to_record: set[str] = set()  # tests to record in the background (Python < 3.12)
+        self._recorder: asyncio.Task[None] | None = None
 
     # -- state --------------------------------------------------------------------------------------------
 
@@ -72,30 +101,50 @@ class Engine:
         return project.find_interpreter(self.root, self.settings.python)
 
     def findings(self) -> list[Finding]:
-        everything = [f for group in self._test_findings.values() for f in group]
-        everything += [f for group in self._type_findings.values() for f in group]
-        everything += [f for group in self._file_notes.values() for f in group]
-        return sorted(everything, key=Finding.sort_key)
+        return self.current.all()
 
-    def last_failed(self) -> dict[str, set[Path]]:
-        """Node id -> files its failure touched (test file, frames, placements)."""
-        result = {}
-        for owner, group in self._test_findings.items():
-            if "::" in owner:
-                result[owner] = touched_files(group) | {(self.root / _owner_file(owner)).resolve()}
-        return result
+    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        """Run index work (graph, coverage store, fingerprints) on the engine's one background thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._index, work, *args)
 
-    def ensure_graph(self) -> None:
+    async def prepare(self) -> None:
+        """Build the import graph and open the coverage store, off the event loop (once)."""
         if not self._graph_built:
-            started = time.monotonic()
+            await self._off_loop(self._prepare)
+
+    def _prepare(self) -> None:
+        if self._graph_built:
+            return
+        started = time.monotonic()
+        if not self.standalone:
             self.graph.build()
-            self._graph_built = True
-            log.info("import graph: %d files in %.2f s", len(self.graph.files), time.monotonic() - started)
+            try:
+                self.store = CoverageStore.open(self.root)
+            except Exception as exc:  # read-only project, corrupt file: select by imports only
+                log.warning("coverage data unavailable in %s: %s", self.root, exc)
+        self.scheduler.preload = third_party_modules(self.graph)
+        self._graph_built = True
+        log.info("import graph: %d files in %.2f s", len(self.graph.files), time.monotonic() - started)
 
     def file_changed(self, path: Path) -> None:
         """Keep the import graph current for a file changed outside a check (the watcher calls this)."""
-        if self._graph_built:
-            self.graph.update(path)
+        if self._graph_built and not self.standalone:
+            with contextlib.suppress(RuntimeError):  # closed
+                self._index.submit(self.graph.update, path)
+        if self.types is not None:
+            self.types.files_changed([path])
+
+    async def close(self) -> None:
+        if self._recorder is not None and not self._recorder.done():
+            self._recorder.cancel()
+            await asyncio.gather(self._recorder, return_exceptions=True)
+        await self.scheduler.close()
+        if self.types is not None:
+            await self.types.close()
+        store, self.store = self.store, None
+        if store is not None:
+            await self._off_loop(store.close)
+        self._index.shutdown(wait=False, cancel_futures=True)
 
     # -- the pipeline -------------------------------------------------------------------------------------
 
@@ -108,74 +157,225 @@ class Engine:
     ) -> CheckReport:
         """Check what `changed` can affect; `None` checks the whole project. Never raises for project faults.
 
-        `on_update` receives the report so far each time one of several jobs (tests, types) finishes."""
+        `on_update` receives the report so far as test results stream in and when one of several jobs (tests,
+        types) finishes. Cancelling the check stops its processes; nothing is recorded from a cancelled run."""
+        paths = None if changed is None else [Path(p).resolve() for p in changed]
+        if self.types is not None and paths is not None:
+            self.types.files_changed(paths)  # at once: a check cancelled later must not lose the news
         async with self._lock:
-            paths = None if changed is None else [Path(p).resolve() for p in changed]
             return await self._check(paths, run_types, on_update)
 
     async def _check(
         self, changed: list[Path] | None, run_types: bool, on_update: Callable[[CheckReport], None] | None
     ) -> CheckReport:
-        started = time.monotonic()
-        self.ensure_graph()
+        started, started_ns = time.monotonic(), time.time_ns()
+        await self.prepare()
         before = {f.path for f in self.findings()}
         if self.settings.type_checker != self._types_from:  # switched checker (or off): its findings are stale
-            self._type_findings.clear()
+            self.current.clear_types()
             self._types_from = self.settings.type_checker
         existing = [p for p in changed or [] if p.is_file()]
         gone = [p for p in changed or [] if not p.is_file()]
-        for path in existing:
-            self.graph.update(path)
-        if changed is None:
-            selection = Selection(whole_project=True, reasons={"<project>": "running every test: the whole project was asked for"})
-        else:
-            selection = selector.select(self.graph, changed, self.last_failed())
-        for path in gone:  # after selecting, so tests that imported a deleted file are still found
-            self.graph.update(path)
-            self._forget(path)
+        if any(project.is_conftest(p) or p.name in selector.CONFIG_FILES for p in changed or []):
+            self.scheduler.invalidate()
+        selection, affected, focus = await self._off_loop(self._select, changed, existing, gone)
+        for path in gone:
+            self.current.forget(path)
 
         interpreter = self.interpreter
         report = CheckReport(changed=changed or [], selection=selection, explanation=selector.explain(selection),
                              interpreter=interpreter)
         report.problems += [f"{project.relpath(self.root, p)} no longer exists" for p in gone]
         self._note_encodings(existing)
-
-        # Source files whose lines the tests' call phase traces, for failures without a frame in source.
-        if changed is None:
-            focus = [p for p in project.iter_python_files(self.root) if not project.is_test_file(p)
-                     and not project.is_conftest(p)]
-        else:
-            focus = [p for p in existing if p.suffix == ".py" and not project.is_test_file(p)]
+        publisher = Publisher(report, lambda: self._refresh(report, before, started), on_update)
         type_files = self._type_targets(changed, existing)
-        jobs = []
+        jobs: list[Any] = []
         if not selection.empty:
-            jobs.append(run_tests(self.root, interpreter.path, selection, self.settings.test_timeout, focus))
+            jobs.append(self._tests(interpreter.path, selection, focus, changed is None, report, publisher,
+                                    started, started_ns))
         if run_types and type_files and self.settings.type_checker != "off":
-            jobs.append(check_types(self.settings.type_checker, self.root, interpreter.path, type_files))
-        # Tests and type checks run side by side; each result is absorbed as soon as it arrives, and while the
-        # other job still runs `on_update` gets the report so far (an editor shows test failures at once rather
-        # than after the slower type checker).
+            if self.types is not None:
+                jobs.append(self.types.check(self.settings.type_checker, interpreter.path, type_files))
+            else:
+                jobs.append(check_types(self.settings.type_checker, self.root, interpreter.path, type_files))
+        # Tests and type checks run side by side; each result is absorbed as soon as it arrives.
         tasks = [asyncio.ensure_future(job) for job in jobs]
         try:
             for finished, next_done in enumerate(asyncio.as_completed(tasks), start=1):
                 outcome = await next_done
                 if isinstance(outcome, RunResult):
                     report.run = outcome
-                    self._absorb_run(selection, outcome, focus, best_only=changed is None)
                 else:
                     report.types = outcome
-                    self._absorb_types(outcome)
+                    self.current.absorb_types(outcome)
+                    if outcome.note:
+                        log.info("type check: %s", outcome.note)
                 if outcome.problem:
                     report.problems.append(outcome.problem)
-                self._refresh(report, before, started)
-                if finished < len(tasks) and on_update is not None:
-                    on_update(report)
+                if finished < len(tasks):
+                    publisher.now()
         finally:  # cancelled: cancel the jobs too, which kills their process groups
+            publisher.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self.store is not None and affected.skeletons:  # a complete check: module-level code is now known
+            await self._off_loop(self.store.set_skeletons, affected.skeletons, True)
         self._refresh(report, before, started)
         return report
+
+    def _select(self, changed: list[Path] | None, existing: list[Path],
+                gone: list[Path]) -> tuple[Selection, Affected, list[Path]]:
+        """On the index thread: update the graph, ask coverage, then the import graph where coverage cannot tell.
+        Also returns the focus: the source files that should show a failure even without a frame in them."""
+        focus = self._focus(changed, existing)
+        if changed is None:
+            everything = Selection(whole_project=True,
+                                   reasons={"<project>": "running every test: the whole project was asked for"})
+            return everything, Affected(skeletons=self._skeletons()), focus
+        if self.standalone:
+            tests = [p for p in existing if project.is_test_file(p)]
+            reasons = {project.relpath(self.root, p): f"{p.name} is a file outside any project, checked alone"
+                       for p in tests}
+            return Selection(paths=tests, reasons=reasons), Affected(), focus
+        for path in existing:
+            self.graph.update(path)
+        sources = [p for p in changed if p.suffix == ".py" and project.is_project_file(self.root, p)
+                   and not project.is_test_file(p) and not project.is_conftest(p)]
+        affected = affected_tests(self.store, self.root, sources)
+        recorded = self.store.recorded_test_files() if self.store is not None else set()
+        selection = selector.select(self.graph, changed, self.current.last_failed(), affected, recorded)
+        for path in gone:  # after selecting, so tests that imported a deleted file are still found
+            self.graph.update(path)
+        return selection, affected, focus
+
+    def _skeletons(self) -> dict[str, str]:
+        """Module-level fingerprints of every source file (taken before a whole-suite run)."""
+        skeletons = {}
+        for path in self.graph.files:
+            if _is_source(self.root, path):
+                current = read_fingerprint(path)
+                if current is not None and current.complete:
+                    skeletons[project.relpath(self.root, path)] = current.skeleton
+        return skeletons
+
+    async def build_coverage(self) -> RunResult | None:
+        """When no coverage data exists yet, run the whole suite once, in the background at low priority,
+        recording what each test executes. Nothing is published. None when there was nothing to do."""
+        await self.prepare()
+        if self.store is None or await self._off_loop(self.store.has_data):
+            return None
+        started_ns = time.time_ns()
+        skeletons = await self._off_loop(self._skeletons)
+        run = await run_tests(self.root, self.interpreter.path, Selection(whole_project=True),
+                              self.settings.test_timeout, record_functions=True, nice=True, workers=2)
+        if run.results and self.store is not None:
+            await self._off_loop(self._record, run.results, started_ns)
+            await self._off_loop(self.store.set_skeletons, skeletons, False)
+        return run
+
+    def _focus(self, changed: list[Path] | None, existing: list[Path]) -> list[Path]:
+        """Source files that should show a failure even without a traceback frame in them."""
+        if changed is None:
+            return [p for p in self.graph.files if not project.is_test_file(p) and not project.is_conftest(p)]
+        return [p for p in existing if p.suffix == ".py" and not project.is_test_file(p)
+                and not project.is_conftest(p)]
+
+    def _estimate(self, selection: Selection) -> float:
+        if self.store is None:
+            return 0.0
+        known = self.store.durations(selection.nodeids)
+        estimate = sum(known.values()) + 0.05 * (len(selection.nodeids) - len(known))
+        for path in selection.paths:
+            tests = self.store.tests_in(project.relpath(self.root, path))
+            estimate += sum(self.store.durations(tests).values()) if tests else UNKNOWN_TEST_FILE
+        if selection.whole_project:
+            estimate += 0.05 * self.store.test_count()
+        return estimate
+
+    async def _tests(self, python: str, selection: Selection, focus: list[Path], whole: bool, report: CheckReport,
+                     publisher: Publisher, started: float, started_ns: int) -> RunResult:
+        def absorb(result: TestResult) -> None:
+            if report.first_result_after is None:
+                report.first_result_after = time.monotonic() - started
+            report.results_so_far += 1
+            self.current.replace(result.nodeid, place(self.root, result, [result], (), whole))
+            publisher.soon(urgent=result.outcome.is_failure)
+
+        estimate = await self._off_loop(self._estimate, selection)
+        # One-shot checks (the CLI) record inline; the server records inline only where it is nearly free.
+        record = self.store is not None and (not self.scheduler.use_warm or await self._records_cheaply(python))
+        run = await self.scheduler.run(python, selection, self.settings.test_timeout, estimate=estimate,
+                                       on_result=absorb, record=record)
+        if run.problem and not run.results:
+            return run  # nothing ran: keep what we knew
+        for result in run.results:  # results a streamed callback may have missed (collection errors)
+            self.current.replace(result.nodeid, place(self.root, result, [result], (), whole))
+        self.current.settle(selection, {r.nodeid for r in run.results})
+        publisher.now()
+        await self._place_by_coverage(python, run, focus, whole)
+        if record:
+            await self._off_loop(self._record, run.results, started_ns)
+        elif self.store is not None:
+            self._rerecord(python, [r.nodeid for r in run.results if "::" in r.nodeid])
+        return run
+
+    async def _records_cheaply(self, python: str) -> bool:
+        """Whether recording functions during a save's run is nearly free: `sys.monitoring` (Python 3.12+).
+        Older interpreters pay 2-3x for the profile hook, so their saves run unrecorded and the tests they ran are
+        recorded afterwards by a low-priority background run (`_rerecord`)."""
+        if python not in _MONITORING:
+            try:
+                done = await process.run([python, "-c", "import sys; print(sys.version_info >= (3, 12))"],
+                                         cwd=self.root, timeout=30)
+                _MONITORING[python] = done.stdout.strip() == "True"
+            except OSError:
+                _MONITORING[python] = False
+        return _MONITORING[python]
+
+    async def recorded(self) -> None:
+        """Wait for background recording of earlier runs' coverage (Python < 3.12) to finish."""
+        while self._recorder is not None and not self._recorder.done():
+            await asyncio.gather(self._recorder, return_exceptions=True)
+
+    def _rerecord(self, python: str, nodeids: list[str]) -> None:
+        """Queue tests for a background, low-priority recorded re-run (coalesced: one such run at a time)."""
+        self._to_record.update(nodeids)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.get_running_loop().create_task(self._record_queue(python))
+
+    async def _record_queue(self, python: str) -> None:
+        await asyncio.sleep(RERECORD_AFTER)  # let a burst of saves settle first
+        while self._to_record:
+            batch, self._to_record = sorted(self._to_record), set()
+            started_ns = time.time_ns()
+            run = await run_tests(self.root, python, Selection(nodeids=batch), self.settings.test_timeout,
+                                  record_functions=True, nice=True)
+            if run.results and self.store is not None:
+                await self._off_loop(self._record, run.results, started_ns)
+
+    def _record(self, results: list[TestResult], started_ns: int) -> None:
+        assert self.store is not None
+        stored = self.store.record(records(self.root, results, started_ns))
+        log.info("coverage: recorded %d test(s)", stored)
+
+    async def _place_by_coverage(self, python: str, run: RunResult, focus: list[Path], whole: bool) -> None:
+        """Failures with no traceback frame in project source: re-run them (and a few passing tests) with the
+        line tracer on the focus files, and place each on its most suspicious line by Ochiai."""
+        frameless = [r for r in run.failures if r.when == "call" and r.outcome is not Outcome.TIMEOUT
+                     and not any(_is_source(self.root, f.path) for f in r.frames)]
+        if not frameless or not focus:
+            return
+        helpers = [r.nodeid for r in run.results if r.outcome is Outcome.PASSED][:TRACE_HELPERS]
+        again = Selection(nodeids=[r.nodeid for r in frameless] + helpers)
+        traced = await self.scheduler.run(python, again, self.settings.test_timeout, estimate=0.0, record=False,
+                                          trace_files=focus)
+        lines = {r.nodeid: r.covered for r in traced.results}
+        for result in run.results:
+            result.covered = lines.get(result.nodeid, {})
+        with_lines = [r for r in run.results if r.covered]
+        for result in frameless:
+            self.current.replace(result.nodeid, place(self.root, result, with_lines, focus, whole))
 
     def _refresh(self, report: CheckReport, before: set[Path], started: float) -> None:
         report.findings = self.findings()
@@ -185,53 +385,25 @@ class Engine:
     def _type_targets(self, changed: list[Path] | None, existing: list[Path]) -> list[Path]:
         if changed is None:
             return list(project.iter_python_files(self.root))
+        if self.standalone:
+            return [p for p in existing if p.suffix == ".py"]
         return [p for p in existing if p.suffix == ".py" and project.is_project_file(self.root, p)]
-
-    def _absorb_run(self, selection: Selection, run: RunResult, focus: list[Path], best_only: bool) -> None:
-        """Replace the findings this run is responsible for, and only those."""
-        if run.problem and not run.results:
-            return  # nothing ran: keep what we knew
-        files = {project.relpath(self.root, p) for p in selection.paths}
-        for owner in list(self._test_findings):
-            covered = (
-                selection.whole_project
-                or owner in selection.nodeids
-                or _owner_file(owner) in files
-                or "::" not in owner and "conftest" in owner  # a conftest error is re-judged by every run
-            )
-            if covered:
-                del self._test_findings[owner]
-        for result in run.results:
-            self._test_findings.pop(result.nodeid, None)
-        for finding in place_all(self.root, run.results, focus, best_only):
-            self._test_findings.setdefault(finding.owner, []).append(finding)
-
-    def _absorb_types(self, types: TypeReport) -> None:
-        for path in types.checked:
-            self._type_findings.pop(path.resolve(), None)
-        for finding in types.findings:
-            self._type_findings.setdefault(finding.path.resolve(), []).append(finding)
 
     def _note_encodings(self, paths: list[Path]) -> None:
         for path in paths:
             if path.suffix != ".py":
                 continue
-            self._file_notes.pop(path, None)
             try:
                 data = path.read_bytes()
             except OSError:
                 continue
             _, problem = project.decode(data, path.name)
+            notes = []
             if problem and not any(CODING_COOKIE.match(line) for line in data.splitlines()[:2]):
-                self._file_notes[path] = [Finding(path=path, line=1, message=problem, severity=Severity.ERROR,
-                                                  code="encoding", owner=f"encoding:{path}")]
+                notes = [Finding(path=path, line=1, message=problem, severity=Severity.ERROR, code="encoding",
+                                 owner=f"encoding:{path}")]
+            self.current.set_note(path, notes)
 
-    def _forget(self, path: Path) -> None:
-        self._type_findings.pop(path, None)
-        self._file_notes.pop(path, None)
-        for owner, group in list(self._test_findings.items()):
-            kept = [f for f in group if f.path != path]
-            if kept:
-                self._test_findings[owner] = kept
-            else:
-                del self._test_findings[owner]
+
+def _is_source(root: Path, path: Path) -> bool:
+    return project.is_project_file(root, path) and not project.is_test_file(path) and not project.is_conftest(path)

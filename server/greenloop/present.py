@@ -83,6 +83,7 @@ def as_json(report: CheckReport, root: Path) -> dict[str, Any]:
         "problems": report.problems,
         "failed": report.failed,
         "duration": round(report.duration, 3),
+        "first_result_after": None if report.first_result_after is None else round(report.first_result_after, 3),
     }
 
 

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenloop import ignore
+
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", ".git")
-# Directories never walked: environments, caches, VCS metadata, and greenloop's own state.
-SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", ".mypy_cache", ".pytest_cache",
-     ".ruff_cache", ".tox", ".nox", "node_modules", ".greenloop", "build", "dist", ".eggs", "site-packages"}
-)
+# Folder names never walked nor watched (environments, caches, VCS metadata, greenloop's own state); the whole
+# rule, with virtual environments found by their pyvenv.cfg and the project's .gitignore files, is in ignore.py.
+SKIP_DIRS = ignore.SKIP_NAMES
 TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
 
 
@@ -26,9 +26,35 @@ def find_root(start: Path) -> Path:
     start = start.resolve()
     here = start if start.is_dir() else start.parent
     for candidate in (here, *here.parents):
-        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+        if _has_marker(candidate):
             return candidate
     return here
+
+
+def find_project_root(path: Path) -> Path | None:
+    """The project holding `path`: the nearest ancestor (or `path` itself, for a folder) with a project marker;
+    None for a file outside any project, such as a scratch file in /tmp, which is then checked alone.
+
+    A marker in the home folder or at the file system's root does not make a project of it: a `~/.git` of dotfiles
+    would otherwise turn a scratch file in `~` into a session that watches and scans the whole home folder."""
+    path = path.resolve()
+    here = path if path.is_dir() else path.parent
+    too_wide = {Path(here.anchor), _home()}
+    for candidate in (here, *here.parents):
+        if candidate not in too_wide and _has_marker(candidate):
+            return candidate
+    return None
+
+
+def _has_marker(folder: Path) -> bool:
+    return any((folder / marker).exists() for marker in ROOT_MARKERS)
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def is_test_file(path: Path) -> bool:
@@ -40,29 +66,24 @@ def is_conftest(path: Path) -> bool:
 
 
 def is_skipped_dir(name: str) -> bool:
-    return name in SKIP_DIRS or name.endswith(".egg-info")
+    """A folder name that is never source, wherever it appears (no .gitignore or pyvenv.cfg check: see ignore.py)."""
+    return ignore.skipped_name(name)
 
 
 def is_project_file(root: Path, path: Path) -> bool:
-    """A Python file inside `root` that is not in an environment, cache or VCS directory."""
-    try:
-        rel = path.resolve().relative_to(root)
-    except ValueError:
+    """A Python file inside `root` that is not in an environment, cache, VCS or build folder, nor .gitignore'd."""
+    if path.suffix != ".py":
         return False
-    return path.suffix == ".py" and not any(is_skipped_dir(part) for part in rel.parts[:-1])
+    rule = ignore.ignorer(root)
+    resolved = path.resolve()
+    return resolved.is_relative_to(rule.root) and not rule.skips_file(resolved)
 
 
 def iter_python_files(root: Path) -> Iterator[Path]:
-    """Every project Python file below `root`, skipping environments and caches."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(d) and not _is_venv(Path(dirpath, d)))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                yield Path(dirpath, name)
-
-
-def _is_venv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file()
+    """Every project Python file below `root`, sorted, skipping what ignore.py says is not source."""
+    for folder in ignore.ignorer(root).walk(suffix=".py"):
+        for name in folder.files:
+            yield folder.path / name
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ class TestResult:
     frames: list[Frame] = field(default_factory=list)
     # Lines of "focus" files this test executed, in first-execution order (only when tracing was asked for).
     covered: dict[Path, list[int]] = field(default_factory=dict)
+    # Functions this test executed (setup, call, teardown) as (file, qualname, first line), when recorded;
+    # None when the run did not record them.
+    functions: list[tuple[Path, str, int]] | None = None
 
 
 @dataclass
@@ -72,6 +75,7 @@ class RunResult:
     timed_out: bool = False
     problem: str | None = None  # a run-level failure: no pytest, crash, timeout; None when pytest ran normally
     output_tail: str = ""  # the last part of pytest's own output, for messages only
+    notes: list[str] = field(default_factory=list)  # how the run went, for logs: "pytest-xdist missing: one process"
 
     @property
     def failures(self) -> list[TestResult]:
@@ -117,6 +121,7 @@ class Selection:
     nodeids: list[str] = field(default_factory=list)  # single tests re-run because they failed last time
     reasons: dict[str, str] = field(default_factory=dict)  # test file or node id -> why it was selected
     whole_project: bool = False
+    first: list[str] = field(default_factory=list)  # node ids or relative paths to run before the rest
 
     @property
     def empty(self) -> bool:

@@ -78,8 +78,9 @@ async def test_deleted_source_file_breaks_importers_and_drops_its_own_diagnostic
     editor.reset()
     (buggy_project / OPS).unlink()
     editor.save(OPS)
-    found = await editor.wait_for(lambda: editor.diagnostics(TEST), 30)
-    assert [d.range.start.line for d in found] == [0]  # the import of the missing module
+    # Results stream in; once the run completes, only the import of the missing module is left.
+    found = await editor.wait_for(lambda: [d for d in editor.diagnostics(TEST)
+                                           if [x.range.start.line for x in editor.diagnostics(TEST)] == [0]], 30)
     assert "mathx.ops" in found[0].message
     # Diagnostics of the deleted file are withdrawn rather than left pointing at a file that is gone.
     await editor.wait_for(lambda: published_empty(editor, OPS), 10)
@@ -150,12 +151,16 @@ async def test_hanging_test_is_killed_at_the_timeout_and_reported_on_the_test(ma
     found = await editor.wait_for(lambda: editor.diagnostics("tests/test_hang.py"), 60)
     elapsed = time.monotonic() - started
     assert elapsed < 30, f"the timeout diagnostic took {elapsed:.1f} s"
-    assert [d.range.start.line for d in found] == [8]  # def test_hang
-    assert found[0].severity == types.DiagnosticSeverity.Error
-    assert "test_hang" in found[0].message and "timed out" in found[0].message
+    assert [d.range.start.line for d in found] == [8]  # def test_hang: slow, a warning; test_quick still ran
+    assert found[0].severity == types.DiagnosticSeverity.Warning  # slow, not proven wrong
+    assert found[0].message == ("test_hang is slow: did not finish within 3 s (test_timeout); "
+                                "the other tests still ran")
     assert found[0].code == "tests/test_hang.py::test_hang"
-    # The hung pytest process is gone.
+    # The hung pytest process is gone once the run ends.
     pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        await settle(0.1)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -297,7 +302,7 @@ async def test_module_level_hang_in_a_test_file_is_stopped_and_reported(make_pro
     started = time.monotonic()
     editor.save("tests/test_hang.py")
     await editor.wait_for(lambda: [m for m in shown(editor) if "timed out" in m]
-                          or editor.diagnostics("tests/test_hang.py"), 30)
+                          or editor.diagnostics("tests/test_hang.py"), 40)
     assert time.monotonic() - started < 30
     editor.save("tests/test_hang.py", "def test_never():\n    assert 1 == 2\n")
     found = await editor.wait_for(lambda: editor.diagnostics("tests/test_hang.py"), 30)
@@ -321,7 +326,7 @@ async def test_hanging_test_is_killed_with_the_processes_it_started(make_project
     editor = await start_editor(root, init_options={"test_timeout": 3})
     editor.save("tests/test_hang.py")
     found = await editor.wait_for(lambda: editor.diagnostics("tests/test_hang.py"), 30)
-    assert "timed out" in found[0].message
+    assert "is slow: did not finish within 3 s" in found[0].message
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 5
     while _alive(pid) and time.monotonic() < deadline:
@@ -368,8 +373,8 @@ async def test_raising_conftest_in_a_subdirectory_is_reported_at_the_raising_lin
     assert "sub conftest" in found[0].message
 
 
-async def test_save_during_a_running_check_is_checked_after_it(buggy_project, start_editor, tmp_path):
-    """A save that arrives while a check runs is checked once that check ends: the last save decides."""
+async def test_save_during_a_running_check_supersedes_it(buggy_project, start_editor, tmp_path):
+    """A save that arrives while a check runs cancels it and is checked at once: the last save decides."""
     marker = tmp_path / "slow-test-started"
     (buggy_project / "tests/test_slow.py").write_text(
         "import time\n\nimport mathx.ops\n\n\ndef test_slow():\n"
@@ -377,7 +382,7 @@ async def test_save_during_a_running_check_is_checked_after_it(buggy_project, st
     editor = await start_editor(buggy_project)
     editor.save(OPS)
     await editor.wait_for(marker.exists, 30)  # the first check has imported the buggy module
-    editor.save(OPS, FIXED_OPS)
-    await checks_done(editor, 2)
-    # Published empty: the first check did report test_add and test_div, the second cleared them.
+    editor.save(OPS, FIXED_OPS)  # supersedes the running check: the newer text wins
+    await checks_done(editor, 1)
+    # Published empty: whatever the first check reported, the newer one cleared.
     assert published_empty(editor, OPS) and published_empty(editor, TEST)

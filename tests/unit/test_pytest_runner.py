@@ -98,7 +98,7 @@ async def test_a_conftest_that_raises_is_reported_where_it_raises(make_project) 
     assert (error.frames[-1].path.name, error.frames[-1].line) == ("conftest.py", 2)
 
 
-async def test_a_hung_test_is_killed_at_the_timeout_and_named(make_project) -> None:
+async def test_a_hung_test_is_stopped_at_its_timeout_and_named_and_the_others_still_run(make_project) -> None:
     root = make_project({"tests/test_hang.py": """
         import time
 
@@ -107,13 +107,17 @@ async def test_a_hung_test_is_killed_at_the_timeout_and_named(make_project) -> N
 
         def test_hangs():
             time.sleep(600)
+
+        def test_after():
+            pass
         """})
-    result = await run(root, timeout=3)
+    result = await run(root, timeout=1)
     tests = by_name(result)
-    assert result.timed_out
-    assert tests["test_quick"].outcome is Outcome.PASSED
+    assert result.timed_out and result.problem is None and result.exit_code == 1
+    assert tests["test_quick"].outcome is Outcome.PASSED and tests["test_after"].outcome is Outcome.PASSED
     assert tests["test_hangs"].outcome is Outcome.TIMEOUT and tests["test_hangs"].line == 6
-    assert "timed out after 3 s" in tests["test_hangs"].message
+    assert tests["test_hangs"].message == "slow: did not finish within 1 s (test_timeout); the other tests still ran"
+    assert (tests["test_hangs"].frames[-1].name, tests["test_hangs"].frames[-1].line) == ("test_hangs", 7)
 
 
 async def test_a_test_printing_megabytes_still_reports_its_outcome(make_project) -> None:

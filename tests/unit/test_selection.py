@@ -90,7 +90,9 @@ def test_a_file_no_test_imports_selects_nothing(make_project) -> None:
     graph = build(make_project, {**PROJECT, "scripts/tool.py": "print('hi')\n"})
     selection = selector.select(graph, [graph.root / "scripts/tool.py"])
     assert selection.empty
-    assert selector.explain(selection) == ["no tests selected: no test file imports the changed files"]
+    assert selector.explain(selection) == [
+        "no tests selected: no recorded test executed a changed function, and no test file imports a changed "
+        "file that coverage cannot decide for"]
 
 
 def test_tests_that_failed_last_time_are_rerun_when_a_file_they_touched_changes(make_project) -> None:

@@ -10,6 +10,15 @@ from greenloop.records import Outcome, Selection
 from greenloop.run.pytest_runner import run_tests
 from greenloop.run.worker import PytestWorker, WorkerUnavailable
 
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
 COUNTER = {
     "state.py": "COUNT = 0\n",
     "tests/test_state.py": """
@@ -76,3 +85,113 @@ async def test_an_interpreter_that_cannot_start_the_worker_is_reported(tmp_path:
     worker = PytestWorker(str(tmp_path / "missing-python"), tmp_path)
     with pytest.raises((WorkerUnavailable, OSError)):
         await worker.start()
+
+
+SLOW_AND_STUCK = {
+    "lib.py": "class Box:\n    def get(self):\n        return 1\n",
+    "tests/test_mix.py": """
+        import signal
+        import time
+        from lib import Box
+
+        def test_first():
+            assert Box().get() == 1
+
+        def test_sleeps():
+            time.sleep(600)
+
+        def test_spins():
+            while True:
+                pass
+
+        def test_blocks_the_alarm():
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(600)
+
+        def test_last():
+            pass
+        """,
+}
+
+
+async def test_warm_runs_time_out_per_test_kill_a_stuck_child_and_resume_in_a_new_fork(make_project) -> None:
+    root = make_project(SLOW_AND_STUCK)
+    worker = PytestWorker(sys.executable, root)
+    await worker.start()
+    seen = []
+    try:
+        run = await worker.run(Selection(whole_project=True), 1, on_result=seen.append)
+        again = await worker.run(Selection(nodeids=["tests/test_mix.py::test_first"]), 1)
+    finally:
+        await worker.close()
+    outcomes = {r.nodeid.rsplit("::", 1)[-1]: r.outcome for r in run.results}
+    assert outcomes == {"test_first": Outcome.PASSED, "test_sleeps": Outcome.TIMEOUT, "test_spins": Outcome.TIMEOUT,
+                        "test_blocks_the_alarm": Outcome.TIMEOUT, "test_last": Outcome.PASSED}
+    assert seen == run.results and run.problem is None and run.exit_code == 1
+    assert [r.outcome for r in again.results] == [Outcome.PASSED]
+
+
+async def test_warm_runs_stream_order_and_record_functions_like_cold_runs(make_project) -> None:
+    root = make_project({**SLOW_AND_STUCK, "tests/test_mix.py": "from lib import Box\n\ndef test_a():\n    pass\n\n"
+                         "def test_b():\n    assert Box().get() == 1\n"})
+    order = ["tests/test_mix.py::test_b"]
+    worker = PytestWorker(sys.executable, root)
+    await worker.start()
+    seen = []
+    try:
+        warm = await worker.run(Selection(whole_project=True), 5, on_result=seen.append, record_functions=True,
+                                order=order)
+    finally:
+        await worker.close()
+    cold = await run_tests(root, sys.executable, Selection(whole_project=True), 5, record_functions=True, order=order)
+    assert [r.nodeid for r in warm.results] == ["tests/test_mix.py::test_b", "tests/test_mix.py::test_a"]
+    assert seen == warm.results
+    assert [(r.nodeid, r.outcome, r.functions) for r in warm.results] == [
+        (r.nodeid, r.outcome, r.functions) for r in cold.results]
+    assert {name for _, name, _ in warm.results[0].functions or []} >= {"test_b", "Box.get"}
+
+
+async def test_a_cancelled_warm_run_leaves_nothing_running_and_the_worker_usable(make_project, tmp_path) -> None:
+    pidfile = tmp_path / "pid"
+    root = make_project({**COUNTER, "tests/test_hang.py": f"import os, time\n\ndef test_hang():\n"
+                         f"    open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n    time.sleep(600)\n"})
+    worker = PytestWorker(sys.executable, root)
+    await worker.start()
+    try:
+        task = asyncio.ensure_future(worker.run(Selection(nodeids=["tests/test_hang.py::test_hang"]), 600))
+        for _ in range(100):
+            if pidfile.exists() and pidfile.read_text():
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        after = await asyncio.wait_for(worker.run(Selection(nodeids=["tests/test_state.py::test_starts_fresh"]), 30), 30)
+    finally:
+        await worker.close()
+    assert [r.outcome for r in after.results] == [Outcome.PASSED]
+    assert not alive(int(pidfile.read_text()))
+
+
+async def test_a_worker_is_stale_once_packages_change_or_it_dies(make_project, tmp_path: Path) -> None:
+    root = make_project(COUNTER)
+    packages = tmp_path / "site-packages"  # a folder of installed packages, as a venv has
+    packages.mkdir()
+    worker = PytestWorker(sys.executable, root, pythonpath=[packages])
+    await worker.start()
+    try:
+        assert worker.fresh()
+        (packages / "newly_installed.py").write_text("")
+        assert not worker.fresh()
+    finally:
+        await worker.close()
+    other = PytestWorker(sys.executable, root)
+    await other.start()
+    try:
+        assert other.fresh()
+        assert other._proc is not None
+        other._proc.kill()
+        await other._proc.wait()
+        assert not other.fresh()
+    finally:
+        await other.close()

@@ -41,10 +41,11 @@ def _deepest(frames: Sequence[Frame], keep) -> Frame | None:
     return None
 
 
-def _finding(path: Path, line: int, message: str, owner: str, code: str) -> Finding:
+def _finding(path: Path, line: int, message: str, owner: str, code: str,
+             severity: Severity = Severity.ERROR) -> Finding:
     col, end_col = line_span(path, line)
     return Finding(path=path.resolve(), line=line, col=col, end_line=line, end_col=end_col, message=message,
-                   severity=Severity.ERROR, code=code, owner=owner)
+                   severity=severity, code=code, owner=owner)
 
 
 def _link(a: Finding, b: Finding, a_says: str, b_says: str) -> None:
@@ -73,10 +74,13 @@ def place(
     findings: list[Finding] = []
 
     test_frame = _deepest(result.frames, lambda p: test_path is not None and p.resolve() == test_path)
-    if result.outcome is Outcome.TIMEOUT:  # killed: the frames (if any) say nothing; point at the test itself
-        test_line, text = result.line, f"{name} {reason}"
-    else:
-        test_line, text = (test_frame.line if test_frame else result.line), f"{name} failed: {reason}"
+    if result.outcome is Outcome.TIMEOUT:
+        # Stopped at test_timeout: slow, not proven wrong. A warning on the test's own line; the others ran.
+        if test_path is None or not result.line:
+            return []
+        return [_finding(test_path, result.line, f"{name} is {reason}" if reason.startswith("slow") else
+                         f"{name} {reason}", result.nodeid, result.nodeid, Severity.WARNING)]
+    test_line, text = (test_frame.line if test_frame else result.line), f"{name} failed: {reason}"
     test_finding = None
     if test_path is not None and test_line:
         test_finding = _finding(test_path, test_line, text, result.nodeid, result.nodeid)

@@ -24,7 +24,8 @@ from greenloop.lsp.convert import uri
 from greenloop.lsp.workspace_edit import workspace_edit
 from greenloop.repair.command import build_proposer
 from greenloop.repair.judge import JudgeSettings
-from greenloop.repair.ledger import Ledger, state_dir
+from greenloop.repair.ledger import Ledger
+from greenloop.state import state_dir
 from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.rebase import rebase, recheck
 from greenloop.repair.records import Patch, RepairResult, RepairStatus

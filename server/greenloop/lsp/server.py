@@ -30,7 +30,8 @@ _LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warnin
 class GreenloopServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("greenloop", __version__)
-        self.sessions: dict[Path, ProjectSession] = {}
+        self.sessions: dict[Path, ProjectSession] = {}  # by root; a standalone session by its file
+        self.standalone_files: set[Path] = set()  # the keys of standalone sessions
         self.controllers: dict[Path, RepairController] = {}
         self.init_options: Any = None
         self.editor_settings: Any = None
@@ -53,13 +54,31 @@ class GreenloopServer(LanguageServer):
             session = self.sessions[root] = ProjectSession(root, self.channel(), self.layers())
         return session
 
-    def session_for(self, path: Path) -> ProjectSession:
-        """The workspace folder holding `path` (the innermost), or a session for the file's own project."""
+    def open_standalone(self, path: Path) -> ProjectSession:
+        """A session for one file outside any project, keyed by the file: two scratch files in /tmp are two
+        sessions, and neither watches nor scans /tmp."""
         path = path.resolve()
-        owners = [root for root in self.sessions if path.is_relative_to(root)]
+        session = self.sessions.get(path)
+        if session is None:
+            self.log_line(f"{path} is outside any project (no {', '.join(project.ROOT_MARKERS)} above it): "
+                          "checking that file alone; its folder is neither watched nor scanned")
+            folder = path if path.is_dir() else path.parent
+            session = ProjectSession(folder, self.channel(), self.layers(), standalone=True)
+            self.sessions[path] = session
+            self.standalone_files.add(path)
+        return session
+
+    def session_for(self, path: Path) -> ProjectSession:
+        """The workspace folder holding `path` (the innermost), else the session of the project holding it (opened
+        on first use), else a standalone session for the file alone."""
+        path = path.resolve()
+        owners = [root for root in self.sessions if root not in self.standalone_files and path.is_relative_to(root)]
         if owners:
             return self.sessions[max(owners, key=lambda r: len(r.parts))]
-        return self.open_session(project.find_root(path))
+        root = project.find_project_root(path)
+        if root is not None:
+            return self.open_session(root)
+        return self.open_standalone(path)
 
     def controller(self, session: ProjectSession) -> RepairController:
         controller = self.controllers.get(session.root)
@@ -163,7 +182,7 @@ def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> No
         session = ls.session_for(path)
         session.saved(path)
         controller = ls.controllers.get(session.root)
-        if controller is not None and controller.accepted:
+        if controller is not None and controller.session is session and controller.accepted:
             document = ls.workspace.text_documents.get(params.text_document.uri)
             text = document.source if document is not None else project.read_text(path)[0] if path.exists() else ""
             controller.saved(path, text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from greenloop.repair.records import Attempt, RepairResult
+from greenloop.state import state_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS repairs (
@@ -64,16 +65,6 @@ CREATE TABLE IF NOT EXISTS attempts (
     model_seconds REAL DEFAULT 0
 );
 """
-
-
-def state_dir(root: Path) -> Path:
-    """`.greenloop/` in the workspace, created with a .gitignore that ignores everything in it."""
-    directory = root / ".greenloop"
-    directory.mkdir(exist_ok=True)
-    ignore = directory / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# greenloop's local state: never commit it\n*\n")
-    return directory
 
 
 @dataclass

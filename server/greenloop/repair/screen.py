@@ -16,22 +16,10 @@ from greenloop.repair.judge import Baseline, JudgeSettings
 from greenloop.repair.records import Patch
 from greenloop.repair.sandbox import Sandbox, isolation_wrapper
 from greenloop.run.worker import PytestWorker, WorkerUnavailable
+from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph
 
 log = logging.getLogger(__name__)
-
-
-def third_party_modules(graph: ImportGraph) -> list[str]:
-    """Top-level modules the project imports that are not its own: what a warm worker should preload."""
-    own = {name.split(".")[0] for name in graph.module_names()}
-    found = set()
-    for path in graph.files:
-        for ref in graph.refs(path):
-            if ref.level == 0 and ref.module:
-                top = ref.module.split(".")[0]
-                if top not in own and top != "__future__":
-                    found.add(top)
-    return sorted(found)
 
 
 class Screener:

@@ -64,6 +64,68 @@ def kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+class Child:
+    """A started child in its own process group, its output drained into bounded buffers as it runs.
+
+    `run` waits for one to end; the test supervisor instead polls it while it tails the child's report, and kills
+    its group when a test hangs."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, started: float) -> None:
+        self.proc = proc
+        self.started = started
+        self.out, self.err = _Capped(), _Capped()
+        self._drains = asyncio.gather(_drain(proc.stdout, self.out), _drain(proc.stderr, self.err))
+        self._exited = asyncio.ensure_future(proc.wait())
+
+    @classmethod
+    async def start(cls, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
+                    stdin: bool = False) -> Child:
+        """Start `argv` (raises OSError if it cannot start)."""
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=str(cwd),
+            env=dict(env) if env is not None else None,
+            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        return cls(proc, started)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to `timeout` seconds (None: for ever); True once the child has exited."""
+        if not self._exited.done():
+            await asyncio.wait({self._exited}, timeout=timeout)
+        return self._exited.done()
+
+    def kill(self) -> None:
+        kill_group(self.proc.pid)
+
+    async def finish(self) -> tuple[str, str]:
+        """Kill what is left of the group (grandchildren may hold the pipes), reap, and return the output."""
+        self.kill()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), 5)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._drains), 5)
+        except asyncio.TimeoutError:
+            self._drains.cancel()
+        return self.out.text(), self.err.text()
+
+    async def abandon(self) -> None:
+        """Cancelled: never leave the group running."""
+        self.kill()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(self.proc.wait(), 5)
+        self._drains.cancel()
+        self._exited.cancel()
+
+
 async def run(
     argv: Sequence[str],
     *,
@@ -73,18 +135,8 @@ async def run(
     stdin: bytes | None = None,
 ) -> Completed:
     """Run `argv`; on timeout or cancellation kill its whole process group. Raises OSError if it cannot start."""
-    started = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=str(cwd),
-        env=dict(env) if env is not None else None,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    out, err = _Capped(), _Capped()
-    drains = asyncio.gather(_drain(proc.stdout, out), _drain(proc.stderr, err))
+    child = await Child.start(argv, cwd=cwd, env=env, stdin=stdin is not None)
+    proc = child.proc
     timed_out = False
     try:
         if stdin is not None and proc.stdin is not None:
@@ -92,27 +144,15 @@ async def run(
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 await proc.stdin.drain()
             proc.stdin.close()
-        await asyncio.wait_for(proc.wait(), timeout)
-    except asyncio.TimeoutError:
-        timed_out = True
-        kill_group(proc.pid)
-        await proc.wait()
+        timed_out = not await child.wait(timeout)
     except BaseException:  # cancelled: never leave the group running
-        kill_group(proc.pid)
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(proc.wait(), 5)
-        drains.cancel()
+        await child.abandon()
         raise
-    # Grandchildren may still hold the pipes open: kill the group, then give the drains a moment.
-    kill_group(proc.pid)
-    try:
-        await asyncio.wait_for(drains, 5)
-    except asyncio.TimeoutError:
-        drains.cancel()
+    stdout, stderr = await child.finish()
     return Completed(
         returncode=None if timed_out else proc.returncode,
-        stdout=out.text(),
-        stderr=err.text(),
-        duration=time.monotonic() - started,
+        stdout=stdout,
+        stderr=stderr,
+        duration=time.monotonic() - child.started,
         timed_out=timed_out,
     )

@@ -1,25 +1,30 @@
-"""Run pytest in the project's interpreter and read back greenloop's structured report.
+"""Run pytest in the project's interpreter, cold, and read back greenloop's structured report as it is written.
 
-pytest is a child process in its own process group (see `process.run`), with greenloop's plugin put on its
+pytest is a child process in its own process group (see `process.Child`), with greenloop's plugin put on its
 PYTHONPATH and loaded with `-p`. Nothing here parses pytest's terminal output for results: the terminal output
-is kept only to quote in a message when pytest could not run at all.
+is kept only to quote in a message when pytest could not run at all. Watching, per-test timeouts and resuming
+after a hung test are the supervisor's job (`supervise.py`), shared with the warm worker.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
-from greenloop.records import Frame, Outcome, RunResult, Selection, TestResult
+from greenloop.records import RunResult, Selection, TestResult
 from greenloop.run import process
+from greenloop.run.request import PLUGIN_DIR, PLUGIN_NAME, RunRequest, base_environment, pytest_args
+from greenloop.run.supervise import Supervisor
 
-PLUGIN_DIR = Path(__file__).parent / "plugin"
-PLUGIN_NAME = "greenloop_pytest"
+__all__ = ["PLUGIN_DIR", "PLUGIN_NAME", "probe", "probe_xdist", "pytest_args", "run_tests"]
+
 PROBE_TIMEOUT = 30.0
+XDIST_RECHECK = 60.0  # seconds before a missing pytest-xdist is looked for again (the user may install it)
 _probe_cache: dict[str, str | None] = {}
+_xdist_cache: dict[str, tuple[bool, float]] = {}
 
 
 async def probe(python: str, cwd: Path) -> str | None:
@@ -27,6 +32,7 @@ async def probe(python: str, cwd: Path) -> str | None:
     if python in _probe_cache:
         return _probe_cache[python]
     code = "import pytest, sys; sys.stdout.write(pytest.__version__)"
+    problem: str | None
     try:
         done = await process.run([python, "-c", code], cwd=cwd, timeout=PROBE_TIMEOUT)
     except OSError as exc:
@@ -47,32 +53,42 @@ async def probe(python: str, cwd: Path) -> str | None:
     return problem
 
 
-def pytest_args(selection: Selection, root: Path, extra: Sequence[str] = ()) -> list[str]:
-    """Arguments after `python -m pytest` (the warm worker passes the same ones to `pytest.main`)."""
-    # --continue-on-collection-errors: one broken test file must not hide the results of all the others.
-    args = ["-p", PLUGIN_NAME, "-p", "no:cacheprovider", "-q", "--color=no", "--continue-on-collection-errors",
-            *extra]
-    if not selection.whole_project:
-        args += [_rel(root, path) for path in selection.paths]
-        args += list(selection.nodeids)
-    return args
-
-
-def _rel(root: Path, path: Path) -> str:
+async def probe_xdist(python: str, cwd: Path) -> bool:
+    """Whether `python` can import pytest-xdist (cached; a miss is checked again after a minute)."""
+    known = _xdist_cache.get(python)
+    if known is not None and (known[0] or time.monotonic() - known[1] < XDIST_RECHECK):
+        return known[0]
     try:
-        return str(path.resolve().relative_to(root))
-    except ValueError:
-        return str(path)
+        done = await process.run([python, "-c", "import xdist.plugin"], cwd=cwd, timeout=PROBE_TIMEOUT)
+        found = done.returncode == 0
+    except OSError:
+        found = False
+    _xdist_cache[python] = (found, time.monotonic())
+    return found
 
 
-def environment(report: Path, trace_files: Iterable[Path]) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH", "")) if p)
-    env["GREENLOOP_REPORT"] = str(report)
-    env["GREENLOOP_TRACE"] = os.pathsep.join(str(p) for p in trace_files)
-    env.setdefault("PYTHONIOENCODING", "utf-8")
-    env.pop("PYTEST_CURRENT_TEST", None)
-    return env
+class _ColdAttempt:
+    """A `python -m pytest` process, as the supervisor sees it."""
+
+    def __init__(self, child: process.Child) -> None:
+        self.child = child
+
+    @property
+    def returncode(self) -> int | None:
+        return self.child.returncode
+
+    async def wait(self, timeout: float) -> bool:
+        return await self.child.wait(timeout)
+
+    def kill(self) -> None:
+        self.child.kill()
+
+    async def close(self) -> str:
+        stdout, stderr = await self.child.finish()
+        return (stdout + stderr) if (stdout or stderr) else ""
+
+    async def abandon(self) -> None:
+        await self.child.abandon()
 
 
 async def run_tests(
@@ -85,125 +101,54 @@ async def run_tests(
     wrapper: Sequence[str] = (),
     pythonpath: Sequence[Path] = (),
     extra: Sequence[str] = (),
+    on_result: Callable[[TestResult], None] | None = None,
+    record_functions: bool = False,
+    order: Sequence[str] = (),
+    workers: int = 1,
+    nice: bool = False,
 ) -> RunResult:
     """Run the selection under pytest; never raises for anything the project does.
 
-    `wrapper` prefixes the command (the sandbox's isolation and limits); `pythonpath` entries go first on
-    PYTHONPATH (the sandbox's copy must shadow the original project)."""
+    `timeout` is per test (setup + call + teardown): a slow test is reported as "timeout" and the others still
+    run; a suite longer than `timeout` is fine. `on_result` gets each result (on the event loop) as soon as the
+    plugin wrote it. `record_functions` fills `TestResult.functions`; `trace_files` turns on the (slow) line
+    tracer for those files. `order`: node ids or paths relative to `root` whose tests run first. `workers` > 1
+    spreads the tests over that many pytest-xdist processes when the interpreter has xdist (else one process,
+    said in `notes`). `nice` runs pytest at the lowest CPU priority. `wrapper` prefixes the command (the sandbox's
+    isolation and limits); `pythonpath` entries go first on PYTHONPATH (the sandbox's copy must shadow the
+    original project)."""
     problem = await probe(python, root)
     if problem is not None:
         return RunResult(problem=problem)
+    request = RunRequest(selection, timeout, tuple(trace_files), tuple(extra), on_result, record_functions,
+                         tuple(order), nice)
+    notes = []
+    if workers > 1 and not await probe_xdist(python, root):
+        notes.append(f"pytest-xdist is not installed in {python}: the tests ran in one process "
+                     f"(install it to use {workers} cores: {python} -m pip install pytest-xdist)")
+        workers = 1
+    env = base_environment(pythonpath)
+    if pythonpath:  # a sandbox: no bytecode caches that could outlive an edit
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    prefix = [*_nice_prefix(nice), *wrapper, python, "-m", "pytest", *request.args(root, workers)]
+
     with tempfile.TemporaryDirectory(prefix="greenloop-") as scratch:
-        report = Path(scratch) / "report.jsonl"
-        report.touch()
+
+        async def launch(report: Path, skip: Collection[str]) -> _ColdAttempt:
+            child_env = {**env, **request.plugin_env(report, Path(scratch), skip)}
+            return _ColdAttempt(await process.Child.start(prefix, cwd=root, env=child_env))
+
         try:
-            env = environment(report, trace_files)
-            if pythonpath:  # a sandbox: its copy first, and no bytecode caches that could outlive an edit
-                env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), env["PYTHONPATH"]])
-                env["PYTHONDONTWRITEBYTECODE"] = "1"
-            done = await process.run(
-                [*wrapper, python, "-m", "pytest", *pytest_args(selection, root, extra)],
-                cwd=root,
-                timeout=timeout,
-                env=env,
-            )
+            run = await Supervisor(request, root, Path(scratch)).run(launch)
         except OSError as exc:
-            return RunResult(problem=f"cannot start pytest with {python}: {exc}")
-        events = read_events(report)
-    return interpret(events, done, timeout, root)
-
-
-def read_events(report: Path) -> list[dict]:
-    events = []
-    with report.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill
-    return events
-
-
-def _frames(raw: list[dict], base: Path) -> list[Frame]:
-    frames = []
-    for item in raw or []:
-        path = Path(item.get("path") or "")
-        if not path.is_absolute():
-            path = base / path
-        frames.append(Frame(path, int(item.get("line") or 1), str(item.get("name") or "")))
-    return frames
-
-
-def interpret(events: list[dict], done: process.Completed, timeout: float, cwd: Path) -> RunResult:
-    """Turn plugin events plus the process outcome into a RunResult (pure: tested without pytest)."""
-    rootdir = cwd
-    results: list[TestResult] = []
-    started: dict[str, dict] = {}
-    finished = False
-    for event in events:
-        kind = event.get("event")
-        if kind == "config":
-            rootdir = Path(event.get("rootdir") or cwd)
-        elif kind == "start":
-            started[event["nodeid"]] = event
-        elif kind == "result":
-            path = Path(rootdir, event["path"]) if event.get("path") else None
-            results.append(
-                TestResult(
-                    nodeid=event["nodeid"],
-                    outcome=Outcome(event["outcome"]),
-                    when=event.get("when", "call"),
-                    duration=float(event.get("duration") or 0.0),
-                    message=event.get("message") or "",
-                    path=path,
-                    line=event.get("line"),
-                    frames=_frames(event.get("frames"), cwd),
-                    covered={Path(p): lines for p, lines in (event.get("covered") or {}).items()},
-                )
-            )
-        elif kind in ("collect_error", "conftest_error"):
-            path = Path(event["path"]) if event.get("path") else None
-            if path is not None and not path.is_absolute():
-                path = rootdir / path
-            results.append(
-                TestResult(
-                    nodeid=event.get("nodeid") or (str(path) if path else "<conftest>"),
-                    outcome=Outcome.ERROR,
-                    when="collect" if kind == "collect_error" else "conftest",
-                    message=event.get("message") or "",
-                    path=path,
-                    frames=_frames(event.get("frames"), cwd),
-                )
-            )
-        elif kind == "finish":
-            finished = True
-
-    done_ids = {r.nodeid for r in results}
-    running = [event for nodeid, event in started.items() if nodeid not in done_ids]
-    run = RunResult(
-        results=results,
-        exit_code=done.returncode,
-        duration=done.duration,
-        timed_out=done.timed_out,
-        output_tail=(done.stdout + done.stderr)[-4000:],
-    )
-    if done.timed_out:
-        if running:
-            results.append(_unfinished(running[-1], rootdir, Outcome.TIMEOUT,
-                                       f"timed out after {timeout:g} s; the test run was stopped"))
-        else:
-            run.problem = f"pytest timed out after {timeout:g} s before any test ran (hung during collection?)"
-    elif not finished and not any(r.when == "conftest" for r in results):
-        if running:
-            results.append(_unfinished(running[-1], rootdir, Outcome.ERROR,
-                                       f"the test process died while running this test (exit code {done.returncode})"))
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        run.problem = f"pytest stopped unexpectedly (exit code {done.returncode}): " + " | ".join(tail)
+            return RunResult(problem=f"cannot start pytest with {python}: {exc}", notes=notes)
+    run.notes[:0] = notes
     return run
 
 
-def _unfinished(start: dict, rootdir: Path, outcome: Outcome, message: str) -> TestResult:
-    """A test that started but never reported: it hung (and was killed) or took its process down."""
-    nodeid = start["nodeid"]
-    path = rootdir / (start.get("path") or nodeid.split("::", 1)[0])
-    return TestResult(nodeid=nodeid, outcome=outcome, when="call", message=message, path=path, line=start.get("line"))
+def _nice_prefix(nice: bool) -> list[str]:
+    if not nice:
+        return []
+    program = shutil.which("nice")
+    return [program, "-n", "19"] if program else []
+

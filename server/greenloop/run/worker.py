@@ -1,10 +1,11 @@
 """A warm pytest worker in the project's interpreter, for running many small test runs fast.
 
 Cold, every run pays for starting Python and importing pytest and the project's dependencies (~0.2-1 s). The
-worker (`plugin/greenloop_worker.py`) pays that once and forks a fresh child per run, so each candidate of a
-repair search sees pristine module state at a fraction of the cost. Results come back through the same JSON
-report and the same `interpret` as cold runs. If the worker cannot start, dies, or is not fork-safe (a preloaded
-module started a thread), callers fall back to cold runs.
+worker (`plugin/greenloop_worker.py`) pays that once and forks a fresh child per run, so each run sees pristine
+module state at a fraction of the cost. A run is watched by the same supervisor as a cold run (streamed
+results, per-test timeouts, a hung test's child killed and the rest resumed in a new fork), so results are the
+same either way. If the worker cannot start, dies, or is not fork-safe (a preloaded module started a thread),
+callers fall back to cold runs; `fresh()` says when it should be restarted (installed packages changed).
 """
 
 from __future__ import annotations
@@ -14,22 +15,73 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from greenloop.records import RunResult, Selection
+from greenloop.records import RunResult, Selection, TestResult
 from greenloop.run import process
-from greenloop.run.pytest_runner import PLUGIN_DIR, environment, interpret, pytest_args, read_events
+from greenloop.run.request import PLUGIN_DIR, RunRequest, base_environment
+from greenloop.run.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 WORKER = PLUGIN_DIR / "greenloop_worker.py"
 START_TIMEOUT = 60.0
+ANSWER_TIMEOUT = 30.0  # for the worker's answer to a fork request, and to a kill
 
 
 class WorkerUnavailable(Exception):
     pass
+
+
+class _WarmAttempt:
+    """One forked child of the worker, as the supervisor sees it."""
+
+    def __init__(self, worker: PytestWorker, pid: int) -> None:
+        self.worker = worker
+        self.pid = pid
+        self.answer: dict[str, Any] | None = None
+        self._line: asyncio.Task[bytes] | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.answer.get("exit") if self.answer else None
+
+    async def wait(self, timeout: float) -> bool:
+        while self.answer is None:
+            stdout = self.worker.stdout()
+            if self._line is None:
+                self._line = asyncio.ensure_future(stdout.readline())
+            done, _ = await asyncio.wait({self._line}, timeout=timeout)
+            if not done:
+                return False
+            line, self._line = self._line.result(), None
+            if not line:
+                raise WorkerUnavailable("the worker exited")
+            message = json.loads(line)
+            if "exit" in message:
+                self.answer = message
+        return True
+
+    def kill(self) -> None:
+        self.worker.send({"op": "kill"})
+
+    async def close(self) -> str:
+        if not await self.wait(ANSWER_TIMEOUT):
+            raise WorkerUnavailable("the worker did not answer after a kill")
+        return ""
+
+    async def abandon(self) -> None:
+        """Cancelled: kill the child; the worker's answer is read before its next run."""
+        if self.answer is None:
+            with contextlib.suppress(Exception):
+                self.kill()
+            self.worker.owed = asyncio.ensure_future(self._settle())
+
+    async def _settle(self) -> None:
+        await self.close()
 
 
 class PytestWorker:
@@ -42,12 +94,14 @@ class PytestWorker:
         self.pythonpath = [str(p) for p in pythonpath]
         self._proc: asyncio.subprocess.Process | None = None
         self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-worker-"))
+        self._lock = asyncio.Lock()
+        self._stamps: dict[str, int] = {}
+        self.owed: asyncio.Future[None] | None = None  # the answer of a run abandoned by a cancelled caller
         self.greeting: dict[str, Any] = {}
         self.runs = 0
 
     async def start(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, str(PLUGIN_DIR), env.get("PYTHONPATH", "")])
+        env = base_environment(self.pythonpath)
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # candidates rewrite files faster than pyc mtimes can tell apart
         self._proc = await asyncio.create_subprocess_exec(
             *self.wrapper, self.python, "-u", str(WORKER), json.dumps({"preload": self.preload}),
@@ -62,11 +116,33 @@ class PytestWorker:
         if not self.greeting.get("fork_safe"):
             await self.close()
             raise WorkerUnavailable(f"not fork-safe: {self.greeting.get('threads')} threads after preloading")
+        self._stamps = self._stamp()
+
+    def _stamp(self) -> dict[str, int]:
+        stamps = {}
+        for folder in self.greeting.get("site") or []:
+            with contextlib.suppress(OSError):
+                stamps[folder] = os.stat(folder).st_mtime_ns
+        return stamps
+
+    def fresh(self) -> bool:
+        """False once the worker died or the interpreter's installed packages changed since it started."""
+        alive = self._proc is not None and self._proc.returncode is None
+        return alive and self._stamp() == self._stamps
+
+    def stdout(self) -> asyncio.StreamReader:
+        if self._proc is None or self._proc.stdout is None:
+            raise WorkerUnavailable("the worker is not running")
+        return self._proc.stdout
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._proc is None or self._proc.returncode is not None or self._proc.stdin is None:
+            raise WorkerUnavailable("the worker is not running")
+        self._proc.stdin.write((json.dumps(message) + "\n").encode())
 
     async def _read(self, timeout: float) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdout is not None
         try:
-            line = await asyncio.wait_for(self._proc.stdout.readline(), timeout)
+            line = await asyncio.wait_for(self.stdout().readline(), timeout)
         except asyncio.TimeoutError:
             raise WorkerUnavailable("the worker did not answer") from None
         if not line:
@@ -76,31 +152,72 @@ class PytestWorker:
         except json.JSONDecodeError:
             raise WorkerUnavailable(f"the worker said something unexpected: {line[:200]!r}") from None
 
-    async def run(self, selection: Selection, timeout: float, trace_files: Iterable[Path] = (),
-                  extra: Sequence[str] = ()) -> RunResult:
-        """Run one selection in a forked child. Raises WorkerUnavailable if the worker is gone."""
-        if self._proc is None or self._proc.returncode is not None:
-            raise WorkerUnavailable("the worker is not running")
-        assert self._proc.stdin is not None
-        self.runs += 1
-        report = self._scratch / f"report-{self.runs}.jsonl"
-        report.touch()
-        env = {k: v for k, v in environment(report, trace_files).items()
-               if k.startswith("GREENLOOP_") or k == "PYTHONIOENCODING"}
-        request = {"cwd": str(self.cwd), "args": pytest_args(selection, self.cwd, extra), "env": env,
-                   "timeout": timeout}
-        self._proc.stdin.write((json.dumps(request) + "\n").encode())
-        await self._proc.stdin.drain()
-        answer = await self._read(timeout + 30)
-        events = read_events(report)
-        report.unlink(missing_ok=True)
-        done = process.Completed(returncode=answer.get("exit"), stdout="", stderr="",
-                                 duration=float(answer.get("duration") or 0.0),
-                                 timed_out=bool(answer.get("timed_out")))
-        return interpret(events, done, timeout, self.cwd)
+    async def run(
+        self,
+        selection: Selection,
+        timeout: float,
+        trace_files: Iterable[Path] = (),
+        extra: Sequence[str] = (),
+        *,
+        on_result: Callable[[TestResult], None] | None = None,
+        record_functions: bool = False,
+        order: Sequence[str] = (),
+        nice: bool = False,
+    ) -> RunResult:
+        """Run one selection in forked children, as `run_tests` would cold (same options, same results).
+
+        Raises WorkerUnavailable if the worker is gone (results already streamed to `on_result` stay valid)."""
+        request = RunRequest(selection, timeout, tuple(trace_files), tuple(extra), on_result, record_functions,
+                             tuple(order), nice)
+        async with self._lock:
+            await self._settle_abandoned()
+            self.runs += 1
+            scratch = self._scratch / f"run-{self.runs}"
+            scratch.mkdir()
+            args = request.args(self.cwd)
+
+            async def launch(report: Path, skip: Collection[str]) -> _WarmAttempt:
+                env = {**request.plugin_env(report, scratch, skip), "PYTHONIOENCODING": "utf-8"}
+                # sys_path: the working directory first, as `python -m pytest` has it.
+                self.send({"op": "run", "cwd": str(self.cwd), "sys_path": [str(self.cwd)], "args": args, "env": env,
+                           "nice": nice})
+                try:
+                    answer = await self._read(ANSWER_TIMEOUT)
+                except asyncio.CancelledError:
+                    self.owed = asyncio.ensure_future(self._kill_unannounced())
+                    raise
+                if "started" not in answer:
+                    raise WorkerUnavailable(f"the worker did not start the run: {answer}")
+                return _WarmAttempt(self, int(answer["started"]))
+
+            try:
+                return await Supervisor(request, self.cwd, scratch).run(launch)
+            except (OSError, ValueError) as exc:  # a broken pipe, or an answer that is not JSON
+                raise WorkerUnavailable(f"the worker failed: {exc}") from exc
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    async def _kill_unannounced(self) -> None:
+        """A run was cancelled before the worker said it started: stop it when it does."""
+        if "started" in await self._read(ANSWER_TIMEOUT):
+            self.send({"op": "kill"})
+            while "exit" not in await self._read(ANSWER_TIMEOUT):
+                pass
+
+    async def _settle_abandoned(self) -> None:
+        owed, self.owed = self.owed, None
+        if owed is not None:
+            try:
+                await owed
+            except Exception as exc:  # noqa: BLE001 - whatever it was, the worker is no longer in step
+                await self.close()
+                raise WorkerUnavailable(f"the worker was lost after a cancelled run: {exc}") from exc
 
     async def close(self) -> None:
         proc, self._proc = self._proc, None
+        if self.owed is not None:
+            self.owed.cancel()
+            self.owed = None
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(Exception):
                 assert proc.stdin is not None
@@ -111,7 +228,4 @@ class PytestWorker:
             except asyncio.TimeoutError:
                 process.kill_group(proc.pid)
                 await proc.wait()
-        for leftover in self._scratch.glob("*"):
-            leftover.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            self._scratch.rmdir()
+        shutil.rmtree(self._scratch, ignore_errors=True)

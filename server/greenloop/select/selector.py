@@ -3,7 +3,10 @@
 Rules, in order:
 - a changed test file selects itself;
 - a changed conftest.py selects the test files it governs (its directory and below);
-- a changed source file selects every test file that imports it, directly or through other modules;
+- a changed source file selects the tests that executed one of its changed functions, by recorded coverage
+  (`select/affected.py`), plus test files that import it but were never recorded; where coverage cannot decide
+  (no data yet, a module-level or class-body change, syntax errors, a new or deleted file), it selects every
+  test file that imports it, directly or through other modules;
 - a change to pytest or project configuration selects the whole project;
 - any test that failed on the last run and touched a changed file is re-run by node id, even where the import
   graph cannot see the link (dynamic imports, data files read by a test).
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from greenloop import project
 from greenloop.records import Selection
+from greenloop.select.affected import Affected
 from greenloop.select.graph import ImportGraph
 
 CONFIG_FILES = frozenset({"pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini"})
@@ -25,8 +29,12 @@ def select(
     graph: ImportGraph,
     changed: Iterable[Path],
     last_failed: Mapping[str, set[Path]] | None = None,
+    affected: Affected | None = None,
+    recorded_test_files: set[str] | None = None,
 ) -> Selection:
-    """`last_failed` maps the node id of each test that failed last time to the files its failure touched."""
+    """`last_failed` maps the node id of each test that failed last time to the files its failure touched;
+    `affected` is the coverage verdict for the changed source files, `recorded_test_files` the test files
+    (relative paths) that coverage data exists for."""
     root = graph.root
     selection = Selection()
     chosen: dict[Path, str] = {}
@@ -49,9 +57,22 @@ def select(
                 if test.is_relative_to(path.parent):
                     chosen.setdefault(test, f"{rel(test)} runs under {rel(path)}")
             continue
+        decided = affected is not None and path in affected.sure
+        why_unsure = affected.unsure.get(path) if affected is not None else None
         for test, chain in sorted(graph.test_files_reaching(path).items()):
+            if decided and rel(test) in (recorded_test_files or set()):
+                continue  # coverage decides for this test file
             steps = " -> ".join(rel(step) for step in chain.files)
-            chosen.setdefault(test, f"{rel(test)} imports {rel(path)} (via {steps})")
+            because = (" and has no coverage data yet" if decided
+                       else f" and coverage cannot decide ({why_unsure})" if why_unsure else "")
+            chosen.setdefault(test, f"{rel(test)} imports {rel(path)} (via {steps}){because}")
+
+    if affected is not None:
+        for nodeid, why in sorted(affected.tests.items()):
+            if (root / nodeid.split("::", 1)[0]).resolve() in chosen or selection.whole_project:
+                continue
+            selection.nodeids.append(nodeid)
+            selection.reasons[nodeid] = why
 
     changed_set = set(changed)
     for nodeid, touched in sorted((last_failed or {}).items()):
@@ -59,7 +80,7 @@ def select(
         if not hit:
             continue
         test_file = root / nodeid.split("::", 1)[0]
-        if test_file.resolve() in chosen or selection.whole_project:
+        if test_file.resolve() in chosen or selection.whole_project or nodeid in selection.reasons:
             continue
         selection.nodeids.append(nodeid)
         selection.reasons[nodeid] = f"{nodeid} failed last time in {', '.join(sorted(rel(p) for p in hit))}"
@@ -67,11 +88,24 @@ def select(
     if not selection.whole_project:
         selection.paths = sorted(chosen)
         selection.reasons.update({rel(path): why for path, why in sorted(chosen.items())})
+    selection.first = _first(root, changed, last_failed or {}, graph)
     return selection
+
+
+def _first(root: Path, changed: list[Path], last_failed: Mapping[str, set[Path]], graph: ImportGraph) -> list[str]:
+    """What to run first: tests that failed last time, then the test modules that mirror the changed modules
+    (`test_x.py` or `x_test.py` for `x.py`), as node ids or paths relative to the root."""
+    first = sorted(last_failed)
+    stems = {path.stem for path in changed if not project.is_test_file(path)}
+    for test in graph.test_files():
+        if test.stem.removeprefix("test_") in stems or test.stem.removesuffix("_test") in stems:
+            first.append(project.relpath(root, test))
+    return first
 
 
 def explain(selection: Selection) -> list[str]:
     """Lines for `--explain` and the server log."""
     if selection.empty:
-        return ["no tests selected: no test file imports the changed files"]
+        return ["no tests selected: no recorded test executed a changed function, and no test file imports "
+                "a changed file that coverage cannot decide for"]
     return [why if key == "<project>" else f"selected {why}" for key, why in selection.reasons.items()]

@@ -32,9 +32,10 @@ class TypeReport:
     checked: list[Path] = field(default_factory=list)  # files whose findings this report replaces
     problem: str | None = None  # the checker could not run
     duration: float = 0.0
+    note: str | None = None  # how it ran, when that is news (the warm server failed and a cold run stood in)
 
 
-def _tool(name: str, python: str) -> str | None:
+def find_tool(name: str, python: str) -> str | None:
     """An executable `name` beside the project interpreter, else beside ours, else on PATH."""
     for bindir in (Path(python).parent, Path(sys.executable).parent):
         candidate = bindir / name
@@ -53,6 +54,16 @@ def _has_pyright_config(root: Path) -> bool:
     return "pyright" in tool or "basedpyright" in tool
 
 
+def pyright_settings(root: Path) -> dict[str, object] | None:
+    """The configuration greenloop gives basedpyright, or None when the project's own configuration rules.
+
+    Shared by the cold CLI (as a scratch config file) and the warm language server (as its analysis settings),
+    so both report the same findings."""
+    if _has_pyright_config(root):
+        return None
+    return {"typeCheckingMode": "standard", "extraPaths": [str(root), str(root / "src")]}
+
+
 def _severity(name: str) -> Severity:
     return {"error": Severity.ERROR, "warning": Severity.WARNING}.get(name, Severity.INFORMATION)
 
@@ -62,15 +73,15 @@ def _in(paths: Sequence[Path], file: Path) -> bool:
 
 
 async def _basedpyright(root: Path, python: str, files: Sequence[Path]) -> TypeReport:
-    exe = _tool("basedpyright", python)
+    exe = find_tool("basedpyright", python)
     if exe is None:
         return TypeReport(problem="basedpyright is not installed: pip install basedpyright, or set type_checker")
     with tempfile.TemporaryDirectory(prefix="greenloop-pyright-") as scratch:
         argv = [exe, "--outputjson", "--pythonpath", python]
-        if not _has_pyright_config(root):
+        settings = pyright_settings(root)
+        if settings is not None:
             config = Path(scratch) / "pyrightconfig.json"
-            config.write_text(json.dumps({"typeCheckingMode": "standard",
-                                          "extraPaths": [str(root), str(root / "src")]}))
+            config.write_text(json.dumps(settings))
             argv += ["-p", str(config)]
         argv += [str(f) for f in files]
         done = await process.run(argv, cwd=root, timeout=TIMEOUT)
@@ -103,7 +114,7 @@ def _mypy_cache(root: Path) -> Path:
 
 
 async def _mypy(root: Path, python: str, files: Sequence[Path]) -> TypeReport:
-    exe = _tool("mypy", python)
+    exe = find_tool("mypy", python)
     if exe is None:
         return TypeReport(problem="mypy is not installed: pip install mypy (or greenloop[mypy]), or set type_checker")
     argv = [exe, "-O", "json", "--python-executable", python, "--no-error-summary", "--hide-error-context",

@@ -1,10 +1,14 @@
 """greenloop's warm pytest worker: import pytest (and the project's third-party modules) once, fork per run.
 
-Runs in the *project's* interpreter, so it uses only the standard library and pytest. Each request on stdin is
-one JSON line; the worker forks, and the child (in its own process group, with fresh module state for the
-project's code) runs `pytest.main(args)` with greenloop's plugin writing its JSON-lines report, then exits. The
-parent waits up to the request's timeout, kills the child's whole group if needed, and answers one JSON line:
-{"exit": code|null, "timed_out": bool, "duration": seconds}.
+Runs in the *project's* interpreter, so it uses only the standard library and pytest. It speaks JSON lines:
+- greeting: {"ready": true, "preloaded": [...], "threads": n, "fork_safe": bool, "site": [dirs]}
+- {"op": "run", "cwd", "args", "env", "nice"}: fork; the child (its own process group, fresh module state for
+  the project's code) runs `pytest.main(args)` with greenloop's plugin writing its JSON-lines report. Answers
+  {"started": pid} at once and {"exit": code|null, "duration": s} when the child has ended.
+- {"op": "kill"}: kill the running child's whole group (its "exit" answer follows).
+- {"op": "exit"}, or the end of stdin: kill any child and leave.
+greenloop watches the report while the child runs and decides when a test hung; the worker only obeys, so it
+keeps reading requests while a child runs.
 
 Forking is only safe in a single-threaded process: if importing the preloaded modules started a thread, the
 worker says so in its greeting and greenloop falls back to cold pytest processes.
@@ -13,7 +17,9 @@ worker says so in its greeting and greenloop falls back to cold pytest processes
 import importlib
 import json
 import os
+import select
 import signal
+import site
 import sys
 import threading
 import time
@@ -24,9 +30,24 @@ def _answer(payload):
     sys.__stdout__.flush()
 
 
+def _site_dirs():
+    """Where installed packages live: their folders' mtimes tell greenloop when the environment changed."""
+    dirs = list(getattr(site, "getsitepackages", lambda: [])())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    dirs += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    unique = []
+    for path in dirs:
+        if path and os.path.isdir(path) and path not in unique:
+            unique.append(path)
+    return unique
+
+
 def _child(request):
     try:
         os.setpgid(0, 0)
+        if request.get("nice"):
+            os.nice(19)
         os.chdir(request["cwd"])
         os.environ.update(request.get("env", {}))
         sys.path[:0] = request.get("sys_path", [])
@@ -41,22 +62,107 @@ def _child(request):
     os._exit(code)
 
 
-def _wait(pid, timeout):
-    deadline = time.monotonic() + timeout
+class _Lines:
+    """Lines from a file descriptor, read without blocking past a timeout."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = b""
+        self.eof = False
+
+    def next(self, timeout, also=()):
+        """A complete line, or None (timeout, or one of `also` became readable); b"" at the end of input."""
+        while b"\n" not in self.buffer:
+            if self.eof:
+                return b""
+            ready, _, _ = select.select([self.fd, *also], [], [], timeout)
+            if self.fd not in ready:
+                return None
+            data = os.read(self.fd, 65536)
+            if not data:
+                self.eof = True
+                return self.buffer or b""
+            self.buffer += data
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line + b"\n"
+
+
+class _Running:
+    """The forked child of the current run."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.started = time.monotonic()
+        self.pidfd = None
+        if hasattr(os, "pidfd_open"):
+            try:
+                self.pidfd = os.pidfd_open(pid)
+            except OSError:
+                self.pidfd = None
+
+    def poll(self):
+        """The exit code once the child ended (None if killed by a signal), else the string "running"."""
+        done, status = os.waitpid(self.pid, os.WNOHANG)
+        if not done:
+            return "running"
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+        return code
+
+    def kill(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _fork(request):
+    pid = os.fork()
+    if pid == 0:
+        _child(request)
+    try:
+        os.setpgid(pid, pid)  # also here: no window in which a kill could miss the child's group
+    except OSError:
+        pass
+    return _Running(pid)
+
+
+def serve(lines):
+    running = None
     delay = 0.0005
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status), False
-        if time.monotonic() >= deadline:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(pid, 0)
-            return None, True
-        time.sleep(delay)
-        delay = min(delay * 2, 0.01)
+        if running is not None:
+            code = running.poll()
+            if code != "running":
+                _answer({"exit": code, "duration": time.monotonic() - running.started})
+                running = None
+        if running is None:
+            line = lines.next(None)
+        else:
+            line = lines.next(delay if running.pidfd is None else None,
+                              [running.pidfd] if running.pidfd is not None else [])
+            delay = min(delay * 2, 0.01)
+            if line is None:
+                continue
+        if line == b"":  # greenloop went away
+            if running is not None:
+                running.kill()
+            return
+        request = json.loads(line)
+        op = request.get("op", "run")
+        if op == "exit":
+            if running is not None:
+                running.kill()
+                os.waitpid(running.pid, 0)
+            return
+        if op == "kill":
+            if running is not None:
+                running.kill()
+        elif op == "run" and running is None:
+            running = _fork(request)
+            delay = 0.0005
+            _answer({"started": running.pid})
 
 
 def main():
@@ -69,8 +175,11 @@ def main():
         # pytest plugins installed in the environment are imported by every run: import them once, here.
         from importlib import metadata
 
-        names += [ep.value.split(":")[0] for ep in metadata.entry_points(group="pytest11")]
+        points = metadata.entry_points()
+        plugins = points.select(group="pytest11") if hasattr(points, "select") else points.get("pytest11", [])
+        names += [ep.value.split(":")[0] for ep in plugins]
         names += ["_pytest.python", "_pytest.fixtures", "_pytest.assertion.rewrite", "_pytest.terminal"]
+    names += ["greenloop_pytest"]
     for name in names:
         try:
             importlib.import_module(name)
@@ -78,17 +187,9 @@ def main():
         except BaseException:  # noqa: BLE001 - a module that fails to import is simply not preloaded
             pass
     threads = threading.active_count()
-    _answer({"ready": True, "preloaded": loaded, "threads": threads, "fork_safe": threads == 1})
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request.get("op") == "exit":
-            break
-        started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            _child(request)
-        code, timed_out = _wait(pid, float(request.get("timeout", 60)))
-        _answer({"exit": code, "timed_out": timed_out, "duration": time.monotonic() - started})
+    _answer({"ready": True, "preloaded": loaded, "threads": threads, "fork_safe": threads == 1,
+             "site": _site_dirs()})
+    serve(_Lines(sys.stdin.fileno()))
 
 
 if __name__ == "__main__":

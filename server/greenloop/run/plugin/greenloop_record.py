@@ -1,0 +1,239 @@
+"""What one test executed: the functions it ran (cheap, for coverage-based selection) or, when asked, the lines.
+
+Part of greenloop's pytest plugin, so it runs in the *project's* interpreter (Python 3.8 on) with the standard
+library only.
+
+Functions are recorded with function-level events, never a line tracer: on Python 3.12+ `sys.monitoring`
+PY_START (each code object reports once, then is DISABLEd; `restart_events()` re-arms them for the next test),
+before that a profile hook (cProfile's C profiler in the test's thread) that keeps the code object of every
+"call" event. Both leave alone what is not theirs: no free monitoring tool id, or another profiler already
+installed, means "not recorded" (None), never a fight over the hook. Code objects are turned into (file,
+qualname, first line) only after the test, and only those of project files: under the rootdir, outside the
+interpreter's prefixes, site-packages and greenloop.
+
+Lines are recorded by a `sys.settrace` line tracer, which makes call-heavy tests several times slower: it runs
+only when greenloop asks for it (to place a diagnostic for a failure already known).
+"""
+
+import os
+import sys
+import threading
+
+_MONITORING_TOOLS = (3, 4, 2)  # ids with no conventional owner first; 0 debugger, 1 coverage, 5 optimizer
+_TOOL_NAME = "greenloop"
+
+
+def _real(path):
+    return os.path.normcase(os.path.realpath(path))
+
+
+class _ProjectFiles:
+    """Decides, once per file name, whether a code object's file is the project's own code."""
+
+    def __init__(self, rootdir, exclude_dirs):
+        self.root = _real(rootdir)
+        prefixes = {sys.prefix, sys.base_prefix, getattr(sys, "exec_prefix", sys.prefix), *exclude_dirs}
+        self.excluded = [_real(p) for p in prefixes if p]
+        self.cache = {}
+
+    def __call__(self, filename):
+        """The file's real path if it is project code, else None."""
+        try:
+            return self.cache[filename]
+        except KeyError:
+            pass
+        path = None
+        if filename and not filename.startswith("<"):
+            real = _real(filename)
+            parts = real.split(os.sep)
+            if (
+                _inside(real, self.root)
+                and not any(_inside(real, excluded) for excluded in self.excluded)
+                and "site-packages" not in parts
+                and "dist-packages" not in parts
+            ):
+                path = real
+        self.cache[filename] = path
+        return path
+
+
+def _inside(path, directory):
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+class _Monitoring:
+    """Python 3.12+: PY_START events, each code object reported once per test."""
+
+    def __init__(self):
+        self.mon = sys.monitoring
+        self.tool = None
+        self.codes = set()
+
+    def start(self):
+        mon = self.mon
+        if self.tool is None:
+            free = [tool for tool in _MONITORING_TOOLS if mon.get_tool(tool) is None]
+            if not free:
+                return False  # every spare id is taken by other tools: do not evict them
+            self.tool = free[0]
+            mon.use_tool_id(self.tool, _TOOL_NAME)
+            disable = mon.DISABLE
+            add = self.codes.add
+
+            def started(code, offset):
+                add(code)
+                return disable
+
+            mon.register_callback(self.tool, mon.events.PY_START, started)
+        self.codes.clear()
+        mon.restart_events()  # code DISABLEd during an earlier test must report again
+        mon.set_events(self.tool, mon.events.PY_START)
+        return True
+
+    def stop(self):
+        self.mon.set_events(self.tool, 0)
+        codes = set(self.codes)
+        self.codes.clear()
+        return codes
+
+    def close(self):
+        if self.tool is not None:
+            self.mon.set_events(self.tool, 0)
+            self.mon.register_callback(self.tool, self.mon.events.PY_START, None)
+            self.mon.free_tool_id(self.tool)
+            self.tool = None
+
+
+class _Profile:
+    """Python <= 3.11: a profile hook that keeps the code object of every "call" event.
+
+    The hook is cProfile's C profiler (`_lsprof`, Python functions only, no call graph): on more-itertools'
+    slowest tests it costs ~2x where a Python-level hook costs ~4x, since a Python hook runs on every call,
+    return and builtin call. `threading.setprofile` only takes a Python function, so a thread started during the
+    test gets one that, at its first event, swaps in a C profiler of its own (which stays until that thread ends:
+    a profiler can only be removed from its own thread)."""
+
+    def __init__(self):
+        self.codes = set()
+        self.hook = None
+        self.profiler = self._profiler()
+        self.threads = []
+
+    @staticmethod
+    def _profiler():
+        try:
+            import _lsprof
+
+            return _lsprof.Profiler(subcalls=False, builtins=False)
+        except (ImportError, TypeError):
+            return None
+
+    def start(self):
+        if sys.getprofile() is not None:  # a profiler is already installed: leave it alone
+            return False
+        self.codes = codes = set()
+        self.threads = threads = []
+        make = self._profiler
+
+        def hook(frame, event, arg, add=codes.add):  # only until a C profiler replaces it
+            if event == "call":
+                add(frame.f_code)
+                if make is not None and threading.current_thread() is not threading.main_thread():
+                    profiler = make()
+                    if profiler is not None:
+                        threads.append(profiler)
+                        profiler.enable()
+
+        self.hook = hook
+        threading.setprofile(hook)
+        if self.profiler is not None:
+            self.profiler.clear()
+            self.profiler.enable()
+        else:
+            sys.setprofile(hook)
+        return True
+
+    def stop(self):
+        hook, self.hook = self.hook, None
+        threading.setprofile(None)
+        ours = self.profiler if self.profiler is not None else hook
+        if sys.getprofile() is not ours:  # the test installed its own profiler: what we saw is incomplete
+            return None
+        if self.profiler is not None:
+            self.profiler.disable()
+            self.codes.update(_profiled(self.profiler))
+            self.profiler.clear()
+        else:
+            sys.setprofile(None)
+        for profiler in self.threads:
+            self.codes.update(_profiled(profiler))
+        self.threads = []
+        return self.codes
+
+    def close(self):
+        pass
+
+
+def _profiled(profiler):
+    return [entry.code for entry in profiler.getstats() if not isinstance(entry.code, str)]
+
+
+class FunctionRecorder:
+    """Per test: start() before setup, stop() after teardown -> [(path, qualname, first line)] or None."""
+
+    def __init__(self, rootdir, exclude_dirs=()):
+        self.files = _ProjectFiles(rootdir, exclude_dirs)
+        self.backend = _Monitoring() if hasattr(sys, "monitoring") else _Profile()
+        self.active = False
+
+    def start(self):
+        self.active = bool(self.backend.start())
+        return self.active
+
+    def stop(self):
+        if not self.active:
+            return None
+        self.active = False
+        codes = self.backend.stop()
+        if codes is None:
+            return None
+        functions = set()
+        for code in codes:
+            path = self.files(code.co_filename)
+            if path is not None:
+                functions.add((path, getattr(code, "co_qualname", code.co_name), code.co_firstlineno))
+        return sorted(functions)
+
+    def close(self):
+        if self.active:
+            self.stop()
+        self.backend.close()
+
+
+class LineTracer:
+    """Records the lines of focus files executed during one test's call phase, in first-execution order."""
+
+    def __init__(self, files):
+        self.files = set(files)
+        self.lines = {}
+
+    def _global(self, frame, event, arg):
+        if frame.f_code.co_filename in self.files:
+            return self._local
+        return None
+
+    def _local(self, frame, event, arg):
+        if event == "line":
+            self.lines.setdefault(frame.f_code.co_filename, {}).setdefault(frame.f_lineno, None)
+        return self._local
+
+    def start(self):
+        if sys.gettrace() is not None:  # someone else (coverage) traces: do not fight it
+            return False
+        self.lines = {}
+        sys.settrace(self._global)
+        return True
+
+    def stop(self):
+        sys.settrace(None)
+        return {path: list(lines) for path, lines in self.lines.items()}

@@ -1,0 +1,135 @@
+"""Fingerprints of a Python file's functions and of everything else in it, for selection by coverage.
+
+A test needs re-running after a save only if it executed a function whose body changed, or if something ran at
+import time changed (module-level statements, class bodies, decorators, signatures and default values). So a file
+is split into one fingerprint per function body, keyed by the qualified name Python gives the function's code
+object (`C.m`, `f.<locals>.g`: what the recorder in the pytest plugin reports), and one fingerprint of the
+*skeleton*: the file with every function body cut out. Comments, blank lines and trailing spaces do not count.
+
+A nested function's text is part of its outer function's body too, so a change inside it changes both: a test
+that executed either is selected. A file that does not parse cleanly has no trustworthy fingerprint
+(`FileFingerprint.complete` is False) and callers fall back to the import graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from greenloop import syntax
+
+UNKNOWN = "?"  # a fingerprint that equals no real one: "recorded against text we could not see"
+
+
+@dataclass(frozen=True)
+class FunctionSpan:
+    qualname: str
+    start_line: int  # 1-based, the `def` line (decorators excluded)
+    end_line: int
+    fingerprint: str
+
+
+@dataclass
+class FileFingerprint:
+    skeleton: str
+    functions: dict[str, FunctionSpan] = field(default_factory=dict)
+    complete: bool = True  # False when the file has syntax errors: fingerprints cannot be trusted
+
+    def resolve(self, qualname: str | None, line: int = 0) -> str | None:
+        """The function a recorded code object belongs to, or None for module-level or class-body code.
+
+        Code objects Python makes inside a function (lambdas, comprehensions, generator expressions) are
+        attributed to the nearest enclosing function. Without a qualified name (Python < 3.11 reports only
+        the name), the function whose `def` is on or just below the recorded first line is taken."""
+        if qualname:
+            parts = qualname.split(".")
+            while parts:
+                candidate = ".".join(parts)
+                if candidate in self.functions:
+                    return candidate
+                parts.pop()
+                if parts and parts[-1] == "<locals>":
+                    parts.pop()
+            return None
+        spans = [s for s in self.functions.values() if s.start_line >= line]
+        if line and spans:
+            first = min(spans, key=lambda s: s.start_line)
+            return first.qualname if first.start_line - line < 50 else None
+        return None
+
+
+def _digest(chunks: list[bytes]) -> str:
+    text = b"".join(chunks)
+    lines = [line.rstrip() for line in text.splitlines()]
+    normal = b"\n".join(line for line in lines if line.strip())
+    return hashlib.blake2b(normal, digest_size=12).hexdigest()
+
+
+def _without(source: bytes, start: int, end: int, holes: list[tuple[int, int, bytes]]) -> list[bytes]:
+    """source[start:end] with each (hole_start, hole_end, replacement) inside it replaced, holes sorted."""
+    chunks, cursor = [], start
+    for hole_start, hole_end, replacement in holes:
+        if hole_start < cursor or hole_end > end:
+            continue
+        chunks.append(source[cursor:hole_start])
+        chunks.append(replacement)
+        cursor = hole_end
+    chunks.append(source[cursor:end])
+    return chunks
+
+
+def _name(node: Node) -> str:
+    return syntax.text(node.child_by_field_name("name"))
+
+
+def fingerprint(source: bytes) -> FileFingerprint:
+    tree = syntax.parse(source)
+    root = tree.root_node
+    comments = [(n.start_byte, n.end_byte, b"") for n in syntax.walk(root, ("comment",))]
+    functions: dict[str, FunctionSpan] = {}
+    outer_bodies: list[tuple[int, int, bytes]] = []
+
+    def visit(node: Node, prefix: str, in_function: bool) -> None:
+        for child in node.children:
+            if child.type == "decorated_definition":
+                definition = child.child_by_field_name("definition")
+                if definition is not None:
+                    visit_definition(definition, prefix, in_function)
+            elif child.type in ("function_definition", "class_definition"):
+                visit_definition(child, prefix, in_function)
+            elif child.type == "block" or child.type.endswith(("_statement", "_clause")):
+                visit(child, prefix, in_function)  # definitions live only in blocks, never in expressions
+
+    def visit_definition(node: Node, prefix: str, in_function: bool) -> None:
+        name = _name(node)
+        qualname = f"{prefix}{name}"
+        body = node.child_by_field_name("body")
+        if node.type == "class_definition":
+            if body is not None:
+                visit(body, qualname + ".", in_function)
+            return
+        if body is not None:
+            holes = [c for c in comments if body.start_byte <= c[0] < body.end_byte]
+            digest = _digest(_without(source, body.start_byte, body.end_byte, holes))
+            functions.setdefault(qualname, FunctionSpan(qualname, node.start_point[0] + 1, node.end_point[0] + 1,
+                                                        digest))
+            if not in_function:
+                outer_bodies.append((body.start_byte, body.end_byte, b"..."))
+            visit(body, qualname + ".<locals>.", True)
+
+    visit(root, "", False)
+    holes = sorted(outer_bodies + [c for c in comments if not any(s <= c[0] < e for s, e, _ in outer_bodies)])
+    skeleton = _digest(_without(source, 0, len(source), holes))
+    return FileFingerprint(skeleton, functions, complete=not root.has_error)
+
+
+def changed_functions(old: FileFingerprint, new: FileFingerprint) -> set[str]:
+    """Qualified names whose body differs between two versions (added and removed ones included)."""
+    names = set(old.functions) | set(new.functions)
+    return {
+        name for name in names
+        if (old.functions.get(name) and old.functions[name].fingerprint)
+        != (new.functions.get(name) and new.functions[name].fingerprint)
+    }

@@ -46,7 +46,9 @@ def _limits(timeout: float) -> list[str]:
     prlimit = shutil.which("prlimit")
     if not prlimit:
         return []
-    return [prlimit, f"--cpu={int(timeout * 2) + 10}", f"--fsize={FILE_SIZE_LIMIT}", "--"]
+    # `timeout` is per test and a run may hold many tests: the CPU cap is a last resort, the supervisor stops
+    # hung tests.
+    return [prlimit, f"--cpu={int(timeout * 20) + 60}", f"--fsize={FILE_SIZE_LIMIT}", "--"]
 
 
 def isolation_wrapper(timeout: float) -> list[str]:

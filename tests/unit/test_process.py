@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from processes import alive, pid_written
+
 from greenloop.run import process
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie (a killed orphan may wait a while for a reaper that never comes in a container)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
 
 
 async def test_output_and_exit_code_come_back(tmp_path: Path) -> None:
@@ -53,10 +46,7 @@ async def test_cancelling_a_run_kills_its_process(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
     task = asyncio.ensure_future(process.run([sys.executable, "-c", code], cwd=tmp_path, timeout=600))
-    for _ in range(200):
-        if pidfile.exists() and pidfile.read_text():
-            break
-        await asyncio.sleep(0.05)
+    await pid_written(pidfile)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

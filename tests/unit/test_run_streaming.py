@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import alive, pid_written
 
 from greenloop.records import Outcome, Selection, TestResult
 from greenloop.run.pytest_runner import run_tests
@@ -65,13 +66,9 @@ async def test_cancelling_a_run_kills_pytest(make_project, tmp_path) -> None:
     root = make_project({"tests/test_wait.py": f"import os, time\n\ndef test_waits():\n"
                          f"    open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n    time.sleep(600)\n"})
     task = asyncio.ensure_future(run_tests(root, sys.executable, EVERYTHING, 600))
-    for _ in range(200):
-        if pidfile.exists() and pidfile.read_text():
-            break
-        await asyncio.sleep(0.05)
+    await pid_written(pidfile)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0.1)
-    state = Path(f"/proc/{pidfile.read_text()}/stat")
-    assert not state.exists() or state.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    assert not alive(int(pidfile.read_text()))

@@ -5,19 +5,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from processes import alive, pid_written
 
 from greenloop.records import Outcome, Selection
 from greenloop.run.pytest_runner import run_tests
 from greenloop.run.worker import PytestWorker, WorkerUnavailable
 
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
 
 COUNTER = {
     "state.py": "COUNT = 0\n",
@@ -159,10 +152,7 @@ async def test_a_cancelled_warm_run_leaves_nothing_running_and_the_worker_usable
     await worker.start()
     try:
         task = asyncio.ensure_future(worker.run(Selection(nodeids=["tests/test_hang.py::test_hang"]), 600))
-        for _ in range(100):
-            if pidfile.exists() and pidfile.read_text():
-                break
-            await asyncio.sleep(0.05)
+        await pid_written(pidfile, 100)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -1,0 +1,23 @@
+"""Helpers for tests that prove a process is gone: is a pid still running, and wait for a test to write its pid."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie (a killed orphan may wait a while for a reaper that never comes in a container)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+async def pid_written(pidfile: Path, tries: int = 200) -> None:
+    """Wait until a child has written its pid into `pidfile` (0.05 s between looks)."""
+    for _ in range(tries):
+        if pidfile.exists() and pidfile.read_text():
+            return
+        await asyncio.sleep(0.05)

@@ -3,7 +3,6 @@
 import asyncio
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from processes import alive, pid_written

@@ -72,6 +72,7 @@ async def test_type_checking_switched_off_by_did_change_configuration(make_proje
     editor = await start_editor(make_project(TYPED_PROJECT))
     editor.save("pkg/one.py")
     await editor.wait_for(lambda: editor.diagnostics("pkg/one.py", source="basedpyright"), 60)
+    await checks_done(editor, 1, 60)  # else the next save supersedes this check and it never logs its end
     change_settings(editor, {"greenloop": {"type_checker": "off"}})
     editor.save("pkg/two.py")
     await checks_done(editor, 2)  # test results may be published before type results: wait for the end
@@ -84,6 +85,7 @@ async def test_type_diagnostics_are_withdrawn_once_type_checking_is_off(make_pro
     editor = await start_editor(make_project(TYPED_PROJECT))
     editor.save("pkg/one.py")
     await editor.wait_for(lambda: editor.diagnostics("pkg/one.py", source="basedpyright"), 60)
+    await checks_done(editor, 1, 60)  # else the next save supersedes this check and it never logs its end
     change_settings(editor, {"greenloop": {"type_checker": "off"}})
     editor.reset()
     editor.save("pkg/one.py")

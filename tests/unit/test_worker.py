@@ -185,3 +185,30 @@ async def test_a_worker_is_stale_once_packages_change_or_it_dies(make_project, t
         assert not other.fresh()
     finally:
         await other.close()
+
+
+async def test_processes_a_passing_test_leaves_behind_end_with_its_run(make_project, tmp_path) -> None:
+    """A test may start a helper and never stop it: the run's end takes the helper with it."""
+    pidfile = tmp_path / "helper.pid"
+    root = make_project({"tests/test_leaves.py": f"""
+        import subprocess
+        import sys
+
+        def test_starts_a_helper():
+            helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            with open({str(pidfile)!r}, "w") as out:
+                out.write(str(helper.pid))
+        """})
+    worker = PytestWorker(sys.executable, root)
+    await worker.start()
+    try:
+        run = await worker.run(Selection(whole_project=True), 30)
+        assert [r.outcome for r in run.results] == [Outcome.PASSED]
+        pid = int(pidfile.read_text())
+        for _ in range(100):
+            if not alive(pid):
+                break
+            await asyncio.sleep(0.05)
+        assert not alive(pid), f"the helper {pid} outlived the run"
+    finally:
+        await worker.close()

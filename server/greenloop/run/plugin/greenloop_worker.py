@@ -135,6 +135,7 @@ def serve(lines):
         if running is not None:
             code = running.poll()
             if code != "running":
+                running.kill()  # what the tests started and left behind shares the child's group: end it too
                 _answer({"exit": code, "duration": time.monotonic() - running.started})
                 running = None
         if running is None:

@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from greenloop.run import process
 from greenloop.run.pytest_runner import run_tests
 from greenloop.run.scheduler import UNKNOWN_TEST_FILE, Scheduler
 from greenloop.select import selector
-from greenloop.select.affected import Affected, affected_tests, read_fingerprint
+from greenloop.select.affected import Affected, affected_tests, most_focused, read_fingerprint
 from greenloop.select.coverage import CoverageStore
 from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph
@@ -93,6 +93,7 @@ class Engine:
         self._types_from = self.settings.type_checker  # the checker that produced the type findings
         self._to_record: set[str] = set()  # tests to record in the background (Python < 3.12)
         self._recorder: asyncio.Task[None] | None = None
+        self._writes: list[Future[None]] = []  # coverage of finished checks, being written on the index thread
 
     # -- state --------------------------------------------------------------------------------------------
 
@@ -220,7 +221,7 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if self.store is not None and affected.skeletons:  # a complete check: module-level code is now known
-            await self._off_loop(self.store.set_skeletons, affected.skeletons, True)
+            self._writes.append(self._index.submit(self.store.set_skeletons, affected.skeletons, True))
         self._refresh(report, before, started)
         return report
 
@@ -245,6 +246,7 @@ class Engine:
         affected = affected_tests(self.store, self.root, sources)
         recorded = self.store.recorded_test_files() if self.store is not None else set()
         selection = selector.select(self.graph, changed, self.current.last_failed(), affected, recorded)
+        selection.first += [n for n in most_focused(self.store, affected.tests) if n not in selection.first]
         for path in gone:  # after selecting, so tests that imported a deleted file are still found
             self.graph.update(path)
         return selection, affected, focus
@@ -314,10 +316,11 @@ class Engine:
         self.current.settle(selection, {r.nodeid for r in run.results})
         publisher.now()
         await self._place_by_coverage(python, run, focus, whole)
-        if record:
-            await self._off_loop(self._record, run.results, started_ns)
+        if record:  # written on the index thread after the check ends; the next selection queues behind it
+            self._writes = [w for w in self._writes if not w.done()]
+            self._writes.append(self._index.submit(self._record, run.results, started_ns))
         elif self.store is not None:
-            self._rerecord(python, [r.nodeid for r in run.results if "::" in r.nodeid])
+            self._rerecord(python, [r.nodeid for r in run.results if "::" in r.nodeid or r.outcome is Outcome.SKIPPED])
         return run
 
     async def _records_cheaply(self, python: str) -> bool:
@@ -334,9 +337,12 @@ class Engine:
         return _MONITORING[python]
 
     async def recorded(self) -> None:
-        """Wait for background recording of earlier runs' coverage (Python < 3.12) to finish."""
+        """Wait until the coverage of earlier runs is stored: written after their checks ended, or recorded by
+        a background re-run (Python < 3.12)."""
         while self._recorder is not None and not self._recorder.done():
             await asyncio.gather(self._recorder, return_exceptions=True)
+        writes, self._writes = self._writes, []
+        await asyncio.gather(*(asyncio.wrap_future(w) for w in writes), return_exceptions=True)
 
     def _rerecord(self, python: str, nodeids: list[str]) -> None:
         """Queue tests for a background, low-priority recorded re-run (coalesced: one such run at a time)."""
@@ -355,9 +361,15 @@ class Engine:
                 await self._off_loop(self._record, run.results, started_ns)
 
     def _record(self, results: list[TestResult], started_ns: int) -> None:
-        assert self.store is not None
-        stored = self.store.record(records(self.root, results, started_ns))
-        log.info("coverage: recorded %d test(s)", stored)
+        if self.store is None:  # closed meanwhile
+            return
+        started = time.monotonic()
+        try:
+            stored = self.store.record(records(self.root, results, started_ns))
+        except Exception:  # a failed write loses coverage, not the session: selection falls back to imports
+            log.exception("coverage: recording failed")
+            return
+        log.info("coverage: recorded %d test(s) in %.2f s", stored, time.monotonic() - started)
 
     async def _place_by_coverage(self, python: str, run: RunResult, focus: list[Path], whole: bool) -> None:
         """Failures with no traceback frame in project source: re-run them (and a few passing tests) with the

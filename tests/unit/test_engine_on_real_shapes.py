@@ -186,3 +186,29 @@ async def test_a_slow_test_is_reported_alone_and_the_others_still_run(make_proje
     assert outcomes == {"test_quick": "passed", "test_sleepy": "timeout", "test_after": "passed"}
     [finding] = report.findings
     assert finding.line == 8 and "slow" in finding.message
+
+
+async def test_a_test_module_skipped_as_a_whole_is_recorded_and_not_rerun_for_unrelated_edits(make_project):
+    """networkx skips dozens of test modules at import (`pytest.importorskip("numpy")`): once seen skipped, such
+    a module is known, and an edit of a function it never ran does not collect it again."""
+    root = make_project({**LIBRARY, "tests/test_optional.py": """
+        import pytest
+
+        pytest.importorskip("greenloop_no_such_module")
+        import pkg
+
+
+        def test_needs_the_optional_module():
+            assert pkg.double(1) == 2
+        """})
+    engine = Engine(root, SETTINGS)
+    try:
+        first = await engine.check(None)
+        assert ("tests/test_optional.py", "skipped") in {(r.nodeid, r.outcome.value) for r in first.run.results}
+        await engine.recorded()
+        edit(root / "pkg/grouping.py", "return chunked(items, 2)", "return chunked(list(items), 2)")
+        report = await engine.check([root / "pkg/grouping.py"])
+    finally:
+        await engine.close()
+    assert report.selection.nodeids == ["tests/test_grouping.py::test_pairs"]
+    assert report.selection.paths == []

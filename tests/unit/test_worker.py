@@ -212,3 +212,26 @@ async def test_processes_a_passing_test_leaves_behind_end_with_its_run(make_proj
         assert not alive(pid), f"the helper {pid} outlived the run"
     finally:
         await worker.close()
+
+
+PYPROJECT_WARNINGS_ARE_ERRORS = """
+[tool.pytest.ini_options]
+filterwarnings = ["error"]
+asyncio_default_fixture_loop_scope = "function"  # else pytest-asyncio's own warning fails cold runs too
+"""
+
+
+async def test_a_project_that_turns_warnings_into_errors_runs_warm(make_project) -> None:
+    """Preloaded pytest plugins (xdist here) must not trip pytest's "already imported, cannot be rewritten"
+    warning, which `filterwarnings = error` (networkx does this) turns into a failed start."""
+    root = make_project({**COUNTER, "pyproject.toml": PYPROJECT_WARNINGS_ARE_ERRORS})
+    worker = PytestWorker(sys.executable, root)
+    await worker.start()
+    try:
+        assert any(name.startswith("xdist") for name in worker.greeting["preloaded"])
+        run = await worker.run(Selection(whole_project=True), 30)
+    finally:
+        await worker.close()
+    assert run.problem is None, run.problem
+    assert {r.nodeid for r in run.results} == {"tests/test_other.py::test_fails",
+                                                "tests/test_state.py::test_starts_fresh"}

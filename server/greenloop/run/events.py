@@ -82,6 +82,12 @@ class Ledger:
                 self.collected = int(event.get("count") or 0)
         elif kind == "result" and event.get("nodeid") not in self.done:
             return self.add(self._result(event))
+        elif kind == "skipped_file":
+            key = (kind, str(event.get("nodeid") or ""))
+            if key not in self._errors:
+                self._errors.add(key)
+                return self.add(TestResult(nodeid=str(event.get("nodeid") or ""), outcome=Outcome.SKIPPED,
+                                           when="collect", message=event.get("message") or "", functions=[]))
         elif kind in ("collect_error", "conftest_error"):
             key = (kind, str(event.get("nodeid") or event.get("path") or ""))
             if key not in self._errors:  # every xdist worker collects, and a resumed run collects again

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -120,16 +121,24 @@ class Scheduler:
     ) -> RunResult:
         """Run `selection`, streaming each result to `on_result`; never raises for anything the project does."""
         steps = plan(self.root, selection, estimate)
-        runs = []
-        if not steps.first.empty:
-            runs.append(await self._one(python, steps.first, timeout, on_result, record, trace_files, False))
-        if not steps.rest.empty:
-            runs.append(await self._one(python, steps.rest, timeout, on_result, record, trace_files, steps.spread))
-        return merge(runs)
+
+        async def part(tests: Selection, spread: bool, behind: bool) -> RunResult:
+            started = time.monotonic()
+            run = await self._one(python, tests, timeout, on_result, record, trace_files, spread, behind)
+            log.info("ran %d test(s) %s in %.2f s", len(run.results),
+                     "over the cores with pytest-xdist" if spread else "in one process", time.monotonic() - started)
+            return run
+
+        parts = [(tests, spread) for tests, spread in ((steps.first, False), (steps.rest, steps.spread))
+                 if not tests.empty]
+        # Side by side: the bulk starts its processes (imports, collection) while the first tests run; at the
+        # lowest priority, so it takes only the CPU the first tests leave.
+        behind = len(parts) > 1
+        return merge(await asyncio.gather(*(part(tests, spread, behind and spread) for tests, spread in parts)))
 
     async def _one(self, python: str, selection: Selection, timeout: float,
                    on_result: Callable[[TestResult], None] | None, record: bool, trace_files: Iterable[Path],
-                   spread: bool) -> RunResult:
+                   spread: bool, behind: bool = False) -> RunResult:
         order = list(selection.first)
         if not spread and self.use_warm:
             worker = await self.warm(python)
@@ -141,7 +150,7 @@ class Scheduler:
                     log.info("warm pytest worker lost (%s): running cold", exc)
                     self.invalidate()
         return await run_tests(self.root, python, selection, timeout, trace_files, on_result=on_result,
-                               record_functions=record, order=order, workers=2 if spread else 1)
+                               record_functions=record, order=order, workers=2 if spread else 1, nice=behind)
 
     async def close(self) -> None:
         worker, self._worker = self._worker, None

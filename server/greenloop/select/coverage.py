@@ -134,6 +134,19 @@ class CoverageStore:
                 f"SELECT nodeid, duration FROM tests WHERE nodeid IN ({marks})", chunk).fetchall())
         return result
 
+    def breadth(self, nodeids: Iterable[str]) -> dict[str, tuple[int, float]]:
+        """node id -> (how many functions it executed, its duration in seconds): a narrow test is a focused one."""
+        ids = list(nodeids)
+        result: dict[str, tuple[int, float]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for nodeid, duration, count in self._db.execute(
+                    "SELECT t.nodeid, t.duration, count(h.function_id) FROM tests t "
+                    f"LEFT JOIN hits h ON h.test_id = t.id WHERE t.nodeid IN ({marks}) GROUP BY t.id", chunk):
+                result[nodeid] = (count, duration)
+        return result
+
     def tests_in(self, file: str) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT nodeid FROM tests WHERE file = ?", (file,))]
 
@@ -150,6 +163,7 @@ class CoverageStore:
         """Replace what is known about each test with what this run saw. Returns how many tests were stored."""
         count = 0
         now = time.time()
+        ids: dict[tuple[str, str, str], int] = {}  # tests share most functions: look each up once per call
         with self._transaction() as db:
             for record in records:
                 db.execute(
@@ -159,8 +173,11 @@ class CoverageStore:
                     (record.nodeid, record.file, record.duration, record.outcome, now))
                 test_id = db.execute("SELECT id FROM tests WHERE nodeid = ?", (record.nodeid,)).fetchone()[0]
                 db.execute("DELETE FROM hits WHERE test_id = ?", (test_id,))
-                ids = [self._function_id(db, *function) for function in record.functions]
-                db.executemany("INSERT OR IGNORE INTO hits VALUES (?, ?)", [(test_id, i) for i in ids])
+                for function in record.functions:
+                    if function not in ids:
+                        ids[function] = self._function_id(db, *function)
+                db.executemany("INSERT OR IGNORE INTO hits VALUES (?, ?)",
+                               [(test_id, ids[function]) for function in record.functions])
                 count += 1
         return count
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from greenloop import project
-from greenloop.records import TestResult
+from greenloop.records import Outcome, TestResult
 from greenloop.select.coverage import TestRecord
 from greenloop.select.fingerprint import UNKNOWN, FileFingerprint, fingerprint
 
@@ -39,24 +39,37 @@ class _Fingerprints:
 def records(root: Path, results: Iterable[TestResult], started_ns: int) -> list[TestRecord]:
     """Records for every test of the run that was recorded (`functions` is not None)."""
     prints = _Fingerprints(started_ns)
+    files: dict[Path, tuple[str, FileFingerprint | None] | None] = {}  # None: not a project file
+    hit_of: dict[tuple[Path, str | None, int], tuple[str, str, str] | None] = {}  # tests share most hits
     found = []
     for result in results:
-        if result.functions is None or "::" not in result.nodeid:
-            continue
+        if result.functions is None or ("::" not in result.nodeid and result.outcome is not Outcome.SKIPPED):
+            continue  # a test file skipped as a whole is kept: known, so only its own changes select it again
         hits: set[tuple[str, str, str]] = set()
-        for path, qualname, line in result.functions:
-            path = Path(path)
-            if not project.is_project_file(root, path):
-                continue
-            rel = project.relpath(root, path)
-            current = prints.get(path)
-            if current is None:
-                hits.add((rel, qualname or f"<line {line}>", UNKNOWN))
-                continue
-            owner = current.resolve(qualname, line)
-            if owner is not None:
-                hits.add((rel, owner, current.functions[owner].fingerprint))
+        for key in result.functions:
+            if key not in hit_of:
+                hit_of[key] = _hit(root, prints, files, *key)
+            hit = hit_of[key]
+            if hit is not None:
+                hits.add(hit)
         test_file = result.nodeid.split("::", 1)[0]
         found.append(TestRecord(result.nodeid, test_file, result.duration, result.outcome.value,
                                 frozenset(hits)))
     return found
+
+
+def _hit(root: Path, prints: _Fingerprints, files: dict[Path, tuple[str, FileFingerprint | None] | None],
+         path: Path, qualname: str | None, line: int) -> tuple[str, str, str] | None:
+    """(file, function, fingerprint) for one executed code object; None outside the project or outside any
+    function (module-level code)."""
+    if path not in files:
+        files[path] = (project.relpath(root, path), prints.get(Path(path))) \
+            if project.is_project_file(root, Path(path)) else None
+    known = files[path]
+    if known is None:
+        return None
+    rel, current = known
+    if current is None:
+        return (rel, qualname or f"<line {line}>", UNKNOWN)
+    owner = current.resolve(qualname, line)
+    return None if owner is None else (rel, owner, current.functions[owner].fingerprint)

@@ -19,6 +19,9 @@ Environment (all optional but the first):
 - GREENLOOP_ORDER: a file holding a JSON list of node ids or paths (relative to the invocation directory);
   tests matching earlier entries run first, the others keep pytest's order.
 - GREENLOOP_SKIP: a file holding a JSON list of node ids to deselect (tests an earlier, killed run finished).
+
+PYTEST_DONT_REWRITE: the warm worker imports this module before pytest starts, and pytest would otherwise warn
+that it cannot rewrite it (an error under `filterwarnings = error`); it has no asserts to rewrite.
 """
 
 import json
@@ -168,6 +171,9 @@ class GreenloopPlugin:
     def pytest_collectreport(self, report):
         if report.nodeid and "::" not in report.nodeid:  # a file collected: progress, for the hang watchdog
             self.writer.emit(event="collecting", nodeid=report.nodeid)
+            if report.skipped:  # skipped as a whole (`pytest.importorskip` at module level): say so, once
+                reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr or "")
+                self.writer.emit(event="skipped_file", nodeid=report.nodeid, message=str(reason))
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):

@@ -166,27 +166,43 @@ def serve(lines):
             _answer({"started": running.pid})
 
 
-def main():
-    config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
-    import pytest  # noqa: F401 - the point of the worker: paid once
-
+def _preload(names):
     loaded = []
-    names = list(config.get("preload", []))
-    if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        # pytest plugins installed in the environment are imported by every run: import them once, here.
-        from importlib import metadata
-
-        points = metadata.entry_points()
-        plugins = points.select(group="pytest11") if hasattr(points, "select") else points.get("pytest11", [])
-        names += [ep.value.split(":")[0] for ep in plugins]
-        names += ["_pytest.python", "_pytest.fixtures", "_pytest.assertion.rewrite", "_pytest.terminal"]
-    names += ["greenloop_pytest"]
     for name in names:
         try:
             importlib.import_module(name)
             loaded.append(name)
         except BaseException:  # noqa: BLE001 - a module that fails to import is simply not preloaded
             pass
+    return loaded
+
+
+def _forget(plugins):
+    """Drop the plugin modules themselves, keeping what they imported (execnet, coverage...): pytest wants to
+    import a plugin itself, to rewrite its asserts, and warns when it was imported before; a project with
+    `filterwarnings = error` (networkx) turns that warning into a run that never starts."""
+    tops = {name.split(".")[0] for name in plugins}
+    for name in [m for m in sys.modules if m.split(".")[0] in tops]:
+        del sys.modules[name]
+
+
+def main():
+    config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    import pytest  # noqa: F401 - the point of the worker: paid once
+
+    names = list(config.get("preload", []))
+    plugins = []
+    if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        # pytest plugins installed in the environment are imported by every run, with what they depend on.
+        from importlib import metadata
+
+        points = metadata.entry_points()
+        entries = points.select(group="pytest11") if hasattr(points, "select") else points.get("pytest11", [])
+        plugins = [ep.value.split(":")[0] for ep in entries]
+        names += ["_pytest.python", "_pytest.fixtures", "_pytest.assertion.rewrite", "_pytest.terminal"]
+    loaded = _preload(names + ["greenloop_pytest"])
+    loaded += _preload(plugins)
+    _forget(plugins)
     threads = threading.active_count()
     _answer({"ready": True, "preloaded": loaded, "threads": threads, "fork_safe": threads == 1,
              "site": _site_dirs()})

@@ -20,14 +20,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from greenloop import config, project
 from greenloop.diagnose.current import CurrentFindings
-from greenloop.diagnose.placement import place, place_all
+from greenloop.diagnose.placement import place
 from greenloop.records import Finding, Outcome, RunResult, Selection, Severity, TestResult
 from greenloop.run import process
 from greenloop.run.pytest_runner import run_tests
@@ -37,7 +37,7 @@ from greenloop.select.affected import Affected, affected_tests, most_focused, re
 from greenloop.select.coverage import CoverageStore
 from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph
-from greenloop.select.recording import records
+from greenloop.select.recorder import CoverageRecorder
 from greenloop.stream import Publisher
 from greenloop.typecheck import TypeChecker, check_types
 from greenloop.typecheck.checkers import TypeReport
@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 TRACE_HELPERS = 10  # passing tests re-run with the tracer beside the failing ones, for the Ochiai ranking
 T = TypeVar("T")
-RERECORD_AFTER = 1.0  # seconds after a check before its tests are recorded in the background (Python < 3.12)
-_MONITORING: dict[str, bool] = {}  # interpreter -> has sys.monitoring
 
 
 @dataclass
@@ -91,9 +89,7 @@ class Engine:
         self._lock = asyncio.Lock()
         self._index = ThreadPoolExecutor(1, thread_name_prefix="greenloop-index")
         self._types_from = self.settings.type_checker  # the checker that produced the type findings
-        self._to_record: set[str] = set()  # tests to record in the background (Python < 3.12)
-        self._recorder: asyncio.Task[None] | None = None
-        self._writes: list[Future[None]] = []  # coverage of finished checks, being written on the index thread
+        self.recorder = CoverageRecorder(self.root, self._index, lambda: self.store)
 
     # -- state --------------------------------------------------------------------------------------------
 
@@ -136,9 +132,7 @@ class Engine:
             self.types.files_changed([path])
 
     async def close(self) -> None:
-        if self._recorder is not None and not self._recorder.done():
-            self._recorder.cancel()
-            await asyncio.gather(self._recorder, return_exceptions=True)
+        await self.recorder.close()
         await self.scheduler.close()
         if self.types is not None:
             await self.types.close()
@@ -221,7 +215,7 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if self.store is not None and affected.skeletons:  # a complete check: module-level code is now known
-            self._writes.append(self._index.submit(self.store.set_skeletons, affected.skeletons, True))
+            self.recorder.after(self.store.set_skeletons, affected.skeletons, True)
         self._refresh(report, before, started)
         return report
 
@@ -272,8 +266,9 @@ class Engine:
         run = await run_tests(self.root, self.interpreter.path, Selection(whole_project=True),
                               self.settings.test_timeout, record_functions=True, nice=True, workers=2)
         if run.results and self.store is not None:
-            await self._off_loop(self._record, run.results, started_ns)
-            await self._off_loop(self.store.set_skeletons, skeletons, False)
+            self.recorder.write(run.results, started_ns)
+            self.recorder.after(self.store.set_skeletons, skeletons, False)
+            await self.recorder.settled()
         return run
 
     def _focus(self, changed: list[Path] | None, existing: list[Path]) -> list[Path]:
@@ -306,7 +301,7 @@ class Engine:
 
         estimate = await self._off_loop(self._estimate, selection)
         # One-shot checks (the CLI) record inline; the server records inline only where it is nearly free.
-        record = self.store is not None and (not self.scheduler.use_warm or await self._records_cheaply(python))
+        record = self.store is not None and (not self.scheduler.use_warm or await self.recorder.records_cheaply(python))
         run = await self.scheduler.run(python, selection, self.settings.test_timeout, estimate=estimate,
                                        on_result=absorb, record=record)
         if run.problem and not run.results:
@@ -317,59 +312,16 @@ class Engine:
         publisher.now()
         await self._place_by_coverage(python, run, focus, whole)
         if record:  # written on the index thread after the check ends; the next selection queues behind it
-            self._writes = [w for w in self._writes if not w.done()]
-            self._writes.append(self._index.submit(self._record, run.results, started_ns))
+            self.recorder.write(run.results, started_ns)
         elif self.store is not None:
-            self._rerecord(python, [r.nodeid for r in run.results if "::" in r.nodeid or r.outcome is Outcome.SKIPPED])
+            self.recorder.rerecord(python, [r.nodeid for r in run.results
+                                            if "::" in r.nodeid or r.outcome is Outcome.SKIPPED],
+                                   self.settings.test_timeout)
         return run
 
-    async def _records_cheaply(self, python: str) -> bool:
-        """Whether recording functions during a save's run is nearly free: `sys.monitoring` (Python 3.12+).
-        Older interpreters pay 2-3x for the profile hook, so their saves run unrecorded and the tests they ran are
-        recorded afterwards by a low-priority background run (`_rerecord`)."""
-        if python not in _MONITORING:
-            try:
-                done = await process.run([python, "-c", "import sys; print(sys.version_info >= (3, 12))"],
-                                         cwd=self.root, timeout=30)
-                _MONITORING[python] = done.stdout.strip() == "True"
-            except OSError:
-                _MONITORING[python] = False
-        return _MONITORING[python]
-
     async def recorded(self) -> None:
-        """Wait until the coverage of earlier runs is stored: written after their checks ended, or recorded by
-        a background re-run (Python < 3.12)."""
-        while self._recorder is not None and not self._recorder.done():
-            await asyncio.gather(self._recorder, return_exceptions=True)
-        writes, self._writes = self._writes, []
-        await asyncio.gather(*(asyncio.wrap_future(w) for w in writes), return_exceptions=True)
-
-    def _rerecord(self, python: str, nodeids: list[str]) -> None:
-        """Queue tests for a background, low-priority recorded re-run (coalesced: one such run at a time)."""
-        self._to_record.update(nodeids)
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.get_running_loop().create_task(self._record_queue(python))
-
-    async def _record_queue(self, python: str) -> None:
-        await asyncio.sleep(RERECORD_AFTER)  # let a burst of saves settle first
-        while self._to_record:
-            batch, self._to_record = sorted(self._to_record), set()
-            started_ns = time.time_ns()
-            run = await run_tests(self.root, python, Selection(nodeids=batch), self.settings.test_timeout,
-                                  record_functions=True, nice=True)
-            if run.results and self.store is not None:
-                await self._off_loop(self._record, run.results, started_ns)
-
-    def _record(self, results: list[TestResult], started_ns: int) -> None:
-        if self.store is None:  # closed meanwhile
-            return
-        started = time.monotonic()
-        try:
-            stored = self.store.record(records(self.root, results, started_ns))
-        except Exception:  # a failed write loses coverage, not the session: selection falls back to imports
-            log.exception("coverage: recording failed")
-            return
-        log.info("coverage: recorded %d test(s) in %.2f s", stored, time.monotonic() - started)
+        """Wait until the coverage of earlier runs is stored (tests, benchmarks)."""
+        await self.recorder.settled()
 
     async def _place_by_coverage(self, python: str, run: RunResult, focus: list[Path], whole: bool) -> None:
         """Failures with no traceback frame in project source: re-run them (and a few passing tests) with the

@@ -12,6 +12,7 @@ from lsprotocol import types
 
 from helpers import (ADD_ID, DIV_ID, FIXED_OPS, OPS_SUBTRACT, TEST_ADD_ASSERT, by_code, checks_done,
                      published_empty, settle, shown)
+from processes import alive
 
 TEST = "tests/test_ops.py"
 OPS = "mathx/ops.py"
@@ -159,7 +160,7 @@ async def test_hanging_test_is_killed_at_the_timeout_and_reported_on_the_test(ma
     # The hung pytest process is gone once the run ends.
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         await settle(0.1)
     try:
         os.kill(pid, 0)
@@ -329,18 +330,9 @@ async def test_hanging_test_is_killed_with_the_processes_it_started(make_project
     assert "is slow: did not finish within 3 s" in found[0].message
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         await settle(0.1)
-    assert not _alive(pid), f"the process {pid} started by the hung test is still running"
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for a reaper counts as dead)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not alive(pid), f"the process {pid} started by the hung test is still running"
 
 
 async def test_test_that_kills_its_own_process_is_reported_on_the_test(make_project, start_editor):

@@ -32,7 +32,7 @@ class GreenloopServer(LanguageServer):
         super().__init__("greenloop", __version__)
         self.sessions: dict[Path, ProjectSession] = {}  # by root; a standalone session by its file
         self.standalone_files: set[Path] = set()  # the keys of standalone sessions
-        self.controllers: dict[Path, RepairController] = {}
+        self.controllers: dict[ProjectSession, RepairController] = {}  # by session: scratch files share a root
         self.init_options: Any = None
         self.editor_settings: Any = None
 
@@ -81,9 +81,9 @@ class GreenloopServer(LanguageServer):
         return self.open_standalone(path)
 
     def controller(self, session: ProjectSession) -> RepairController:
-        controller = self.controllers.get(session.root)
+        controller = self.controllers.get(session)
         if controller is None:
-            controller = self.controllers[session.root] = RepairController(self, session)
+            controller = self.controllers[session] = RepairController(self, session)
         return controller
 
     def controller_with_fix(self, repair_id: Any = None) -> RepairController | None:
@@ -181,8 +181,8 @@ def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> No
     if path is not None and (path.suffix == ".py" or path.name in ("pyproject.toml", "setup.cfg", "pytest.ini")):
         session = ls.session_for(path)
         session.saved(path)
-        controller = ls.controllers.get(session.root)
-        if controller is not None and controller.session is session and controller.accepted:
+        controller = ls.controllers.get(session)
+        if controller is not None and controller.accepted:
             document = ls.workspace.text_documents.get(params.text_document.uri)
             text = document.source if document is not None else project.read_text(path)[0] if path.exists() else ""
             controller.saved(path, text)
@@ -214,6 +214,9 @@ async def did_change_folders(ls: GreenloopServer, params: types.DidChangeWorkspa
         root = _path(folder.uri)
         session = ls.sessions.pop(root.resolve(), None) if root else None
         if session is not None:
+            controller = ls.controllers.pop(session, None)
+            if controller is not None:
+                controller.cancel()
             await session.close()
     for folder in params.event.added:
         root = _path(folder.uri)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from processes import alive, pid_written
+from processes import alive, cancelled_and_gone
 
 from greenloop.run import process
 
@@ -45,13 +45,7 @@ async def test_megabytes_of_output_are_bounded_not_fatal(tmp_path: Path) -> None
 async def test_cancelling_a_run_kills_its_process(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
-    task = asyncio.ensure_future(process.run([sys.executable, "-c", code], cwd=tmp_path, timeout=600))
-    await pid_written(pidfile)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.sleep(0.1)
-    assert not alive(int(pidfile.read_text()))
+    await cancelled_and_gone(asyncio.ensure_future(process.run([sys.executable, "-c", code], cwd=tmp_path, timeout=600)), pidfile)
 
 
 async def test_a_missing_program_raises_oserror(tmp_path: Path) -> None:

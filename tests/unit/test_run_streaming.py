@@ -4,8 +4,7 @@ import asyncio
 import sys
 import time
 
-import pytest
-from processes import alive, pid_written
+from processes import cancelled_and_gone
 
 from greenloop.records import Outcome, Selection, TestResult
 from greenloop.run.pytest_runner import run_tests
@@ -64,10 +63,4 @@ async def test_cancelling_a_run_kills_pytest(make_project, tmp_path) -> None:
     pidfile = tmp_path / "pid"
     root = make_project({"tests/test_wait.py": f"import os, time\n\ndef test_waits():\n"
                          f"    open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n    time.sleep(600)\n"})
-    task = asyncio.ensure_future(run_tests(root, sys.executable, EVERYTHING, 600))
-    await pid_written(pidfile)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.sleep(0.1)
-    assert not alive(int(pidfile.read_text()))
+    await cancelled_and_gone(asyncio.ensure_future(run_tests(root, sys.executable, EVERYTHING, 600)), pidfile)

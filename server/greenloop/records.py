@@ -62,7 +62,7 @@ class TestResult:
     covered: dict[Path, list[int]] = field(default_factory=dict)
     # Functions this test executed (setup, call, teardown) as (file, qualname, first line), when recorded;
     # None when the run did not record them.
-    functions: list[tuple[Path, str, int]] | None = None
+    functions: list[tuple[str, str, int]] | None = None
 
 
 @dataclass

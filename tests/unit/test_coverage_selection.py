@@ -24,7 +24,7 @@ SCALE = 10
 def ran(root: Path, nodeid: str, *functions: str, duration: float = 0.1) -> TestResult:
     lib = root / "lib.py"
     prints = fingerprint(lib.read_bytes())
-    hits = [(lib, name, prints.functions[name].start_line) for name in functions]
+    hits = [(str(lib), name, prints.functions[name].start_line) for name in functions]
     return TestResult(nodeid=nodeid, outcome=Outcome.PASSED, duration=duration, functions=hits)
 
 

@@ -1,6 +1,8 @@
 """Function recording: which project functions each test executed, cheaply, for coverage-based selection."""
 
 import sys
+from pathlib import Path
+
 import pytest
 
 from greenloop.records import Outcome, Selection
@@ -58,7 +60,7 @@ SHAPES = {
 def names(result, test: str) -> set[tuple[str, str]]:
     [match] = [r for r in result.results if r.nodeid.endswith("::" + test)]
     assert match.functions is not None
-    return {(path.name, qualname) for path, qualname, _ in match.functions}
+    return {(Path(path).name, qualname) for path, qualname, _ in match.functions}
 
 
 async def test_each_test_lists_the_project_functions_it_ran_in_setup_call_and_teardown(make_project) -> None:
@@ -79,7 +81,7 @@ async def test_functions_carry_absolute_paths_and_first_lines(make_project) -> N
     result = await run_tests(root, sys.executable, Selection(nodeids=["tests/test_shapes.py::test_dumps"]), 5,
                              record_functions=True)
     [test] = result.results
-    shapes = (root / "pkg/shapes.py").resolve()
+    shapes = str((root / "pkg/shapes.py").resolve())
     assert (shapes, "dumps", 14) in (test.functions or [])
 
 

@@ -40,7 +40,7 @@ MIXED = {
 
 
 def summary(result) -> dict:
-    return {r.nodeid: (r.outcome, r.when, r.message, sorted((p.name, q) for p, q, _ in r.functions or []))
+    return {r.nodeid: (r.outcome, r.when, r.message, sorted((Path(p).name, q) for p, q, _ in r.functions or []))
             for r in result.results}
 
 

@@ -26,6 +26,7 @@ from greenloop.engine import CheckReport, Engine
 from greenloop.watch import Watcher
 
 log = logging.getLogger(__name__)
+EXPLAIN_LINES = 50  # selection lines logged per check; the check report holds them all
 
 
 @dataclass
@@ -205,8 +206,11 @@ class ProjectSession:
             self.channel.publish(report)
 
     def _report(self, report: CheckReport) -> None:
-        for line in report.explanation:
+        for line in report.explanation[:EXPLAIN_LINES]:
             self.channel.log(line)
+        if len(report.explanation) > EXPLAIN_LINES:  # a networkx save selects ~600 tests: one line each is noise
+            self.channel.log(f"... and {len(report.explanation) - EXPLAIN_LINES} more; the check report below, "
+                             "or `greenloop check --explain`, lists every selected test and why")
         current = {f"greenloop: {p}" for p in report.problems}
         for problem in sorted(current - self._run_problems):  # each problem once, until it goes away
             self.channel.show("warning", problem)

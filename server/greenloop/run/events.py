@@ -54,10 +54,12 @@ def _frames(raw: list[dict] | None, base: Path) -> list[Frame]:
     return frames
 
 
-def _functions(raw: list | None) -> list[tuple[Path, str, int]] | None:
+def _functions(raw: list | None) -> list[tuple[str, str, int]] | None:
+    """Plain tuples of atoms (no Path objects): a networkx run carries ~100,000 of them, and the garbage
+    collector stops tracking such tuples, so they cost the server's event loop no collection pauses."""
     if raw is None:
         return None
-    return [(Path(path), str(name), int(line)) for path, name, line in raw]
+    return [(str(path), str(name), int(line)) for path, name, line in raw]
 
 
 class Ledger:

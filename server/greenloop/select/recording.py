@@ -39,8 +39,8 @@ class _Fingerprints:
 def records(root: Path, results: Iterable[TestResult], started_ns: int) -> list[TestRecord]:
     """Records for every test of the run that was recorded (`functions` is not None)."""
     prints = _Fingerprints(started_ns)
-    files: dict[Path, tuple[str, FileFingerprint | None] | None] = {}  # None: not a project file
-    hit_of: dict[tuple[Path, str | None, int], tuple[str, str, str] | None] = {}  # tests share most hits
+    files: dict[str, tuple[str, FileFingerprint | None] | None] = {}  # None: not a project file
+    hit_of: dict[tuple[str, str | None, int], tuple[str, str, str] | None] = {}  # tests share most hits
     found = []
     for result in results:
         if result.functions is None or ("::" not in result.nodeid and result.outcome is not Outcome.SKIPPED):
@@ -58,13 +58,14 @@ def records(root: Path, results: Iterable[TestResult], started_ns: int) -> list[
     return found
 
 
-def _hit(root: Path, prints: _Fingerprints, files: dict[Path, tuple[str, FileFingerprint | None] | None],
-         path: Path, qualname: str | None, line: int) -> tuple[str, str, str] | None:
+def _hit(root: Path, prints: _Fingerprints, files: dict[str, tuple[str, FileFingerprint | None] | None],
+         path: str, qualname: str | None, line: int) -> tuple[str, str, str] | None:
     """(file, function, fingerprint) for one executed code object; None outside the project or outside any
     function (module-level code)."""
     if path not in files:
-        files[path] = (project.relpath(root, path), prints.get(Path(path))) \
-            if project.is_project_file(root, Path(path)) else None
+        where = Path(path)
+        files[path] = (project.relpath(root, where), prints.get(where)) \
+            if project.is_project_file(root, where) else None
     known = files[path]
     if known is None:
         return None

@@ -1,0 +1,46 @@
+"""What a check says in the editor's log: why tests were selected, briefly when there are many."""
+
+import asyncio
+import sys
+import time
+
+from greenloop.lsp.session import EXPLAIN_LINES, Channel, ProjectSession
+
+SETTINGS = {"python": sys.executable, "type_checker": "off", "watch": False}
+MANY = EXPLAIN_LINES + 10
+
+
+async def test_a_save_selecting_many_tests_logs_a_bounded_explanation_and_the_full_report(make_project) -> None:
+    root = make_project({
+        "lib.py": "def value():\n    return 1\n",
+        "tests/test_many.py": f"""
+            import pytest
+
+            import lib
+
+
+            @pytest.mark.parametrize("n", range({MANY}))
+            def test_value(n):
+                assert lib.value() == 1
+            """,
+    })
+    logged: list[str] = []
+    session = ProjectSession(root, Channel(publish=lambda report: None, show=lambda level, text: None,
+                                           log=logged.append), [(SETTINGS, "test")])
+    try:
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("coverage: ready") for line in logged) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the session records coverage in the background when it has none
+        (root / "lib.py").write_text("def value():\n    x = 1\n    return x\n")
+        logged.clear()
+        session.request({root / "lib.py"})
+        while not any(line.startswith("check report") for line in logged) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await session.close()
+    selected = [line for line in logged if line.startswith("selected ")]
+    assert len(selected) == EXPLAIN_LINES
+    assert f"... and 10 more; the check report below, or `greenloop check --explain`, lists every selected " \
+           "test and why" in logged
+    [report] = [line for line in logged if line.startswith("check report")]
+    assert report.count("executed value in lib.py, which changed") == MANY

@@ -338,8 +338,12 @@ class Engine:
         for result in run.results:
             result.covered = lines.get(result.nodeid, {})
         with_lines = [r for r in run.results if r.covered]
-        for result in frameless:
-            self.current.replace(result.nodeid, place(self.root, result, with_lines, focus, whole))
+
+        def ranked() -> list[tuple[str, list[Finding]]]:  # Ochiai over every traced line: keep it off the loop
+            return [(r.nodeid, place(self.root, r, with_lines, focus, whole)) for r in frameless]
+
+        for nodeid, findings in await self._off_loop(ranked):
+            self.current.replace(nodeid, findings)
 
     def _refresh(self, report: CheckReport, before: set[Path], started: float) -> None:
         report.findings = self.findings()

@@ -29,7 +29,6 @@ from greenloop import config, project
 from greenloop.diagnose.current import CurrentFindings
 from greenloop.diagnose.placement import place
 from greenloop.records import Finding, Outcome, RunResult, Selection, Severity, TestResult
-from greenloop.run import process
 from greenloop.run.pytest_runner import run_tests
 from greenloop.run.scheduler import UNKNOWN_TEST_FILE, Scheduler
 from greenloop.select import selector
@@ -38,6 +37,7 @@ from greenloop.select.coverage import CoverageStore
 from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph
 from greenloop.select.recorder import CoverageRecorder
+from greenloop.select.recording import recordable
 from greenloop.stream import Publisher
 from greenloop.typecheck import TypeChecker, check_types
 from greenloop.typecheck.checkers import TypeReport
@@ -314,8 +314,7 @@ class Engine:
         if record:  # written on the index thread after the check ends; the next selection queues behind it
             self.recorder.write(run.results, started_ns)
         elif self.store is not None:
-            self.recorder.rerecord(python, [r.nodeid for r in run.results
-                                            if "::" in r.nodeid or r.outcome is Outcome.SKIPPED],
+            self.recorder.rerecord(python, [r.nodeid for r in run.results if recordable(r)],
                                    self.settings.test_timeout)
         return run
 

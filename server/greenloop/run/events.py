@@ -72,7 +72,7 @@ class Ledger:
         self.done: set[str] = set()  # node ids with a result
         self.collected: int | None = None  # tests the first pytest process selected
         self.conftest_failed = False
-        self._errors: set[tuple[str, str]] = set()
+        self._once: set[tuple[str, str]] = set()  # file-level events: every xdist worker (and a resume) collects
 
     def feed(self, event: Event) -> TestResult | None:
         """Absorb one event; return the new result it carries, if any."""
@@ -86,14 +86,14 @@ class Ledger:
             return self.add(self._result(event))
         elif kind == "skipped_file":
             key = (kind, str(event.get("nodeid") or ""))
-            if key not in self._errors:
-                self._errors.add(key)
+            if key not in self._once:
+                self._once.add(key)
                 return self.add(TestResult(nodeid=str(event.get("nodeid") or ""), outcome=Outcome.SKIPPED,
                                            when="collect", message=event.get("message") or "", functions=[]))
         elif kind in ("collect_error", "conftest_error"):
             key = (kind, str(event.get("nodeid") or event.get("path") or ""))
-            if key not in self._errors:  # every xdist worker collects, and a resumed run collects again
-                self._errors.add(key)
+            if key not in self._once:
+                self._once.add(key)
                 self.conftest_failed |= kind == "conftest_error"
                 return self.add(self._error(event))
         return None

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from greenloop.state import state_dir
 
@@ -124,28 +125,22 @@ class CoverageStore:
                 found.setdefault(nodeid, qualname)
         return found
 
-    def durations(self, nodeids: Iterable[str]) -> dict[str, float]:
+    def _for_tests(self, query: str, nodeids: Iterable[str]) -> Iterator[Any]:
+        """Rows of `query`, whose `{marks}` is the IN list of node ids, 500 ids at a time (SQLite's limit on
+        parameters)."""
         ids = list(nodeids)
-        result: dict[str, float] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            result.update(self._db.execute(
-                f"SELECT nodeid, duration FROM tests WHERE nodeid IN ({marks})", chunk).fetchall())
-        return result
+            yield from self._db.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
+
+    def durations(self, nodeids: Iterable[str]) -> dict[str, float]:
+        return dict(self._for_tests("SELECT nodeid, duration FROM tests WHERE nodeid IN ({marks})", nodeids))
 
     def breadth(self, nodeids: Iterable[str]) -> dict[str, tuple[int, float]]:
         """node id -> (how many functions it executed, its duration in seconds): a narrow test is a focused one."""
-        ids = list(nodeids)
-        result: dict[str, tuple[int, float]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for nodeid, duration, count in self._db.execute(
-                    "SELECT t.nodeid, t.duration, count(h.function_id) FROM tests t "
-                    f"LEFT JOIN hits h ON h.test_id = t.id WHERE t.nodeid IN ({marks}) GROUP BY t.id", chunk):
-                result[nodeid] = (count, duration)
-        return result
+        return {nodeid: (count, duration) for nodeid, duration, count in self._for_tests(
+            "SELECT t.nodeid, t.duration, count(h.function_id) FROM tests t "
+            "LEFT JOIN hits h ON h.test_id = t.id WHERE t.nodeid IN ({marks}) GROUP BY t.id", nodeids)}
 
     def tests_in(self, file: str) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT nodeid FROM tests WHERE file = ?", (file,))]

@@ -18,37 +18,48 @@ from greenloop.select.coverage import TestRecord
 from greenloop.select.fingerprint import UNKNOWN, FileFingerprint, fingerprint
 
 
-class _Fingerprints:
-    """Each file read and parsed once per run."""
+class _Files:
+    """Each executed file looked at once per run: outside the project (None), or its relative path and its
+    fingerprint (None when it changed after the run started or cannot be read)."""
 
-    def __init__(self, started_ns: int) -> None:
+    def __init__(self, root: Path, started_ns: int) -> None:
+        self.root = root
         self.started_ns = started_ns
-        self._cache: dict[Path, FileFingerprint | None] = {}
+        self._cache: dict[str, tuple[str, FileFingerprint | None] | None] = {}
 
-    def get(self, path: Path) -> FileFingerprint | None:
-        if path not in self._cache:
-            try:
-                stat = path.stat()
-                fresh = stat.st_mtime_ns <= self.started_ns
-                self._cache[path] = fingerprint(path.read_bytes()) if fresh else None
-            except OSError:
-                self._cache[path] = None
-        return self._cache[path]
+    def get(self, name: str) -> tuple[str, FileFingerprint | None] | None:
+        if name not in self._cache:
+            path = Path(name)
+            self._cache[name] = (project.relpath(self.root, path), self._fingerprint(path)) \
+                if project.is_project_file(self.root, path) else None
+        return self._cache[name]
+
+    def _fingerprint(self, path: Path) -> FileFingerprint | None:
+        try:
+            fresh = path.stat().st_mtime_ns <= self.started_ns
+            return fingerprint(path.read_bytes()) if fresh else None
+        except OSError:
+            return None
+
+
+def recordable(result: TestResult) -> bool:
+    """A test, or a test file skipped as a whole: recorded, the file is known, so only its own changes (or those
+    of what it imports at module level) select it again."""
+    return "::" in result.nodeid or result.outcome is Outcome.SKIPPED
 
 
 def records(root: Path, results: Iterable[TestResult], started_ns: int) -> list[TestRecord]:
     """Records for every test of the run that was recorded (`functions` is not None)."""
-    prints = _Fingerprints(started_ns)
-    files: dict[str, tuple[str, FileFingerprint | None] | None] = {}  # None: not a project file
+    files = _Files(root, started_ns)
     hit_of: dict[tuple[str, str | None, int], tuple[str, str, str] | None] = {}  # tests share most hits
     found = []
     for result in results:
-        if result.functions is None or ("::" not in result.nodeid and result.outcome is not Outcome.SKIPPED):
-            continue  # a test file skipped as a whole is kept: known, so only its own changes select it again
+        if result.functions is None or not recordable(result):
+            continue
         hits: set[tuple[str, str, str]] = set()
         for key in result.functions:
             if key not in hit_of:
-                hit_of[key] = _hit(root, prints, files, *key)
+                hit_of[key] = _hit(files, *key)
             hit = hit_of[key]
             if hit is not None:
                 hits.add(hit)
@@ -58,15 +69,10 @@ def records(root: Path, results: Iterable[TestResult], started_ns: int) -> list[
     return found
 
 
-def _hit(root: Path, prints: _Fingerprints, files: dict[str, tuple[str, FileFingerprint | None] | None],
-         path: str, qualname: str | None, line: int) -> tuple[str, str, str] | None:
+def _hit(files: _Files, path: str, qualname: str | None, line: int) -> tuple[str, str, str] | None:
     """(file, function, fingerprint) for one executed code object; None outside the project or outside any
     function (module-level code)."""
-    if path not in files:
-        where = Path(path)
-        files[path] = (project.relpath(root, where), prints.get(where)) \
-            if project.is_project_file(root, where) else None
-    known = files[path]
+    known = files.get(path)
     if known is None:
         return None
     rel, current = known

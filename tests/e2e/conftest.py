@@ -66,7 +66,8 @@ class Editor:
                 return value
             await asyncio.sleep(0.05)
         raise AssertionError(f"timed out after {timeout} s; diagnostics: {self.client.diagnostics}; "
-                             f"messages: {[m.message for m in self.client.messages]}")
+                             f"messages: {[m.message for m in self.client.messages]}; "
+                             f"log: {[m.message[:300] for m in self.client.log_messages][-40:]}")
 
     def reset(self) -> None:
         self.client.diagnostics.clear()

@@ -11,7 +11,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from helpers import (ADD_ID, DIV_ID, FIXED_OPS, OPS_SUBTRACT, TEST_ADD_ASSERT, by_code, checks_done,
-                     published_empty, settle, shown)
+                     logged, published_empty, settle, shown)
 from processes import alive
 
 TEST = "tests/test_ops.py"
@@ -375,6 +375,13 @@ async def test_save_during_a_running_check_supersedes_it(buggy_project, start_ed
     editor.save(OPS)
     await editor.wait_for(marker.exists, 30)  # the first check has imported the buggy module
     editor.save(OPS, FIXED_OPS)  # supersedes the running check (if still running): the newer text wins
-    # Whatever the first check reported, the newer one clears (waiting on a count of finished checks would be
-    # ambiguous: the first may have been superseded or may have finished first).
-    await editor.wait_for(lambda: published_empty(editor, OPS) and published_empty(editor, TEST), 30)
+    # The first check either finished before the second save (its failure published, then cleared by the newer
+    # check) or was superseded (nothing of it published, and the newer check has nothing to clear). Either way
+    # the last check to end is the newer one, on fixed text: no findings, and nothing left on either file.
+    def last_check_clean() -> bool:
+        done = [m for m in logged(editor) if m.startswith("check done")]
+        return bool(done) and done[-1].endswith(": 0 finding(s)")
+
+    await editor.wait_for(last_check_clean, 30)
+    await settle(0.3)  # what is published right after the log line
+    assert editor.diagnostics(OPS) == [] and editor.diagnostics(TEST) == []

@@ -2,6 +2,7 @@
 
 import asyncio
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,15 @@ async def test_a_preloaded_module_that_starts_a_thread_makes_the_worker_refuse_t
         await worker.start()
 
 
-async def test_an_interpreter_that_cannot_start_the_worker_is_reported(tmp_path: Path) -> None:
+async def test_an_interpreter_that_cannot_start_the_worker_is_reported_and_leaves_nothing_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     worker = PytestWorker(str(tmp_path / "missing-python"), tmp_path)
     with pytest.raises((WorkerUnavailable, OSError)):
         await worker.start()
+    assert list(temp.iterdir()) == []  # its scratch folder is gone with it
 
 
 SLOW_AND_STUCK = {

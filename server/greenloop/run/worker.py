@@ -93,7 +93,7 @@ class PytestWorker:
         self.preload = sorted(set(preload))
         self.pythonpath = [str(p) for p in pythonpath]
         self._proc: asyncio.subprocess.Process | None = None
-        self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-worker-"))
+        self._scratch: Path | None = None  # made by start(), removed by close()
         self._lock = asyncio.Lock()
         self._stamps: dict[str, int] = {}
         self.owed: asyncio.Future[None] | None = None  # the answer of a run abandoned by a cancelled caller
@@ -103,14 +103,15 @@ class PytestWorker:
     async def start(self) -> None:
         env = base_environment(self.pythonpath)
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # candidates rewrite files faster than pyc mtimes can tell apart
-        self._proc = await asyncio.create_subprocess_exec(
-            *self.wrapper, self.python, "-u", str(WORKER), json.dumps({"preload": self.preload}),
-            cwd=str(self.cwd), env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20,
-        )
+        self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-worker-"))
         try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *self.wrapper, self.python, "-u", str(WORKER), json.dumps({"preload": self.preload}),
+                cwd=str(self.cwd), env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20,
+            )
             self.greeting = await self._read(START_TIMEOUT)
-        except WorkerUnavailable:
+        except (OSError, WorkerUnavailable):  # no such interpreter, or it never greeted: leave nothing behind
             await self.close()
             raise
         if not self.greeting.get("fork_safe"):
@@ -171,6 +172,8 @@ class PytestWorker:
                              tuple(order), nice)
         async with self._lock:
             await self._settle_abandoned()
+            if self._scratch is None:
+                raise WorkerUnavailable("the worker is not running")
             self.runs += 1
             scratch = self._scratch / f"run-{self.runs}"
             scratch.mkdir()
@@ -228,4 +231,6 @@ class PytestWorker:
             except asyncio.TimeoutError:
                 process.kill_group(proc.pid)
                 await proc.wait()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None

@@ -64,8 +64,11 @@ def _write_list(path: Path, items: Sequence[str]) -> Path:
 def pytest_args(selection: Selection, root: Path, extra: Sequence[str] = ()) -> list[str]:
     """Arguments after `python -m pytest` for one selection."""
     # --continue-on-collection-errors: one broken test file must not hide the results of all the others.
-    args = ["-p", PLUGIN_NAME, "-p", "no:cacheprovider", "-q", "--color=no", "--continue-on-collection-errors",
-            *extra]
+    # --tb=native: the plugin reports failures from the exception itself, so pytest's own long report is unused,
+    # and it is costly: it parses the test's whole source file per frame (0.1 s per failure in more-itertools'
+    # 6,000-line test module; 6 failures took 1.1 s instead of 0.3 s).
+    args = ["-p", PLUGIN_NAME, "-p", "no:cacheprovider", "-q", "--color=no", "--tb=native",
+            "--continue-on-collection-errors", *extra]
     if not selection.whole_project:
         args += [_rel(root, path) for path in selection.paths]
         args += list(selection.nodeids)

@@ -10,12 +10,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 OUTPUT_LIMIT = 256 * 1024  # bytes of output kept (head and tail) per stream
+# The launcher that ends a command's whole process tree (see its docstring); greenloop's own interpreter runs it,
+# isolated from the project's environment variables and site packages (it needs only the standard library).
+REAPER = (sys.executable, "-I", "-S", str(Path(__file__).parent / "plugin" / "greenloop_reaper.py"))
 
 
 @dataclass
@@ -70,20 +74,22 @@ class Child:
     `run` waits for one to end; the test supervisor instead polls it while it tails the child's report, and kills
     its group when a test hangs."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, started: float) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, started: float, reaped: bool = False) -> None:
         self.proc = proc
         self.started = started
+        self.reaped = reaped  # led by the reaper launcher: it ends the whole tree when told to stop
         self.out, self.err = _Capped(), _Capped()
         self._drains = asyncio.gather(_drain(proc.stdout, self.out), _drain(proc.stderr, self.err))
         self._exited = asyncio.ensure_future(proc.wait())
 
     @classmethod
     async def start(cls, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
-                    stdin: bool = False) -> Child:
-        """Start `argv` (raises OSError if it cannot start)."""
+                    stdin: bool = False, reap: bool = False) -> Child:
+        """Start `argv` (raises OSError if it cannot start). `reap`: under the reaper launcher, so that whatever
+        it starts, in any session or process group, ends with it (for project code: tests)."""
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *argv,
+            *([*REAPER, "--"] if reap else []), *argv,
             cwd=str(cwd),
             env=dict(env) if env is not None else None,
             stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
@@ -91,7 +97,7 @@ class Child:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
-        return cls(proc, started)
+        return cls(proc, started, reaped=reap)
 
     @property
     def returncode(self) -> int | None:
@@ -104,13 +110,20 @@ class Child:
         return self._exited.done()
 
     def kill(self) -> None:
-        kill_group(self.proc.pid)
+        """End the child and everything it started: the reaper launcher is asked to (it kills the whole tree,
+        other sessions included, then exits); a plain child's process group is killed."""
+        if self.reaped and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+        else:
+            kill_group(self.proc.pid)
 
     async def finish(self) -> tuple[str, str]:
         """Kill what is left of the group (grandchildren may hold the pipes), reap, and return the output."""
         self.kill()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.proc.wait(), 5)
+        kill_group(self.proc.pid)  # the backstop, should the launcher itself not have ended its group
         try:
             await asyncio.wait_for(asyncio.shield(self._drains), 5)
         except asyncio.TimeoutError:
@@ -122,6 +135,7 @@ class Child:
         self.kill()
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(self.proc.wait(), 5)
+        kill_group(self.proc.pid)
         self._drains.cancel()
         self._exited.cancel()
 

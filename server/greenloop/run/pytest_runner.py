@@ -136,7 +136,7 @@ async def run_tests(
 
         async def launch(report: Path, skip: Collection[str]) -> _ColdAttempt:
             child_env = {**env, **request.plugin_env(report, Path(scratch), skip)}
-            return _ColdAttempt(await process.Child.start(prefix, cwd=root, env=child_env))
+            return _ColdAttempt(await process.Child.start(prefix, cwd=root, env=child_env, reap=True))
 
         try:
             run = await Supervisor(request, root, Path(scratch)).run(launch)

@@ -7,6 +7,8 @@ Runs in the *project's* interpreter, so it uses only the standard library and py
   {"started": pid} at once and {"exit": code|null, "duration": s} when the child has ended.
 - {"op": "kill"}: kill the running child's whole group (its "exit" answer follows).
 - {"op": "exit"}, or the end of stdin: kill any child and leave.
+After each run, whatever its tests started and left running is killed, in whatever session or process group it
+put itself: the worker is a child subreaper, so such orphans are handed to it (see greenloop_reaper).
 greenloop watches the report while the child runs and decides when a test hung; the worker only obeys, so it
 keeps reading requests while a child runs.
 
@@ -23,6 +25,8 @@ import site
 import sys
 import threading
 import time
+
+import greenloop_reaper  # beside this file
 
 
 def _answer(payload):
@@ -136,6 +140,7 @@ def serve(lines):
             code = running.poll()
             if code != "running":
                 running.kill()  # what the tests started and left behind shares the child's group: end it too
+                greenloop_reaper.kill_descendants()  # and what left the group: handed to us, a subreaper
                 _answer({"exit": code, "duration": time.monotonic() - running.started})
                 running = None
         if running is None:
@@ -146,17 +151,13 @@ def serve(lines):
             delay = min(delay * 2, 0.01)
             if line is None:
                 continue
-        if line == b"":  # greenloop went away
+        if line == b"" or json.loads(line).get("op") == "exit":  # greenloop went away, or asks us to go
             if running is not None:
                 running.kill()
+            greenloop_reaper.kill_descendants()
             return
         request = json.loads(line)
         op = request.get("op", "run")
-        if op == "exit":
-            if running is not None:
-                running.kill()
-                os.waitpid(running.pid, 0)
-            return
         if op == "kill":
             if running is not None:
                 running.kill()
@@ -203,6 +204,7 @@ def main():
     loaded = _preload(names + ["greenloop_pytest"])
     loaded += _preload(plugins)
     _forget(plugins)
+    greenloop_reaper.become_subreaper()  # a test's orphans (new sessions, daemons) are handed to us, not init
     threads = threading.active_count()
     _answer({"ready": True, "preloaded": loaded, "threads": threads, "fork_safe": threads == 1,
              "site": _site_dirs()})

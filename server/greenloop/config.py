@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 TYPE_CHECKERS = ("basedpyright", "mypy", "off")
+SANDBOX_LEVELS = ("full", "network", "none")  # strongest first; see greenloop.run.contain
+SECRET_FILES = (".env*", "*.pem", "*secret*", "*.key")  # see greenloop.repair.secrets
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Settings:
     budget_usd: float | None = None
     budget_tokens: int | None = None
     repair_timeout: float = 600.0  # wall-clock seconds for one whole repair
+    sandbox: str = "full"  # the least isolation candidate code may run under: full, network or none
+    secret_files: tuple[str, ...] = SECRET_FILES  # glob patterns of files never sent to a model nor edited
 
 
 @dataclass
@@ -76,6 +80,18 @@ def _check_text(value: Any) -> str | None:
     return value
 
 
+def _check_sandbox(value: Any) -> str:
+    if not isinstance(value, str) or value.lower() not in SANDBOX_LEVELS:
+        raise ValueError("expected one of " + ", ".join(SANDBOX_LEVELS))
+    return value.lower()
+
+
+def _check_patterns(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) and p.strip() for p in value):
+        raise ValueError("expected a list of glob patterns such as [\".env*\", \"*.pem\"]")
+    return tuple(p.strip() for p in value)
+
+
 def _check_rounds(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
         raise ValueError("expected a whole number of rounds between 1 and 100")
@@ -108,6 +124,8 @@ _VALIDATORS = {
     "budget_usd": _check_optional_positive(float),
     "budget_tokens": _check_optional_positive(int),
     "repair_timeout": _check_timeout,
+    "sandbox": _check_sandbox,
+    "secret_files": _check_patterns,
 }
 
 

@@ -45,7 +45,7 @@ def test_unknown_settings_are_named(tmp_path: Path) -> None:
     assert loaded.settings == config.Settings()
     assert loaded.problems == [
         "init: unknown setting 'timeout' ignored (known settings: api_base, budget_tokens, budget_usd, critic_model, "
-        "max_rounds, model, on_save, python, repair_timeout, test_timeout, type_checker, watch)"
+        "max_rounds, model, on_save, python, repair_timeout, sandbox, secret_files, test_timeout, type_checker, watch)"
     ]
 
 

@@ -19,7 +19,7 @@ def _command(title: str, name: str, argument: dict) -> types.Command:
 def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | None, covers: bool,
                  running: bool) -> list[types.CodeAction]:
     """Quick fixes on greenloop diagnostics, the file-wide source action, and the waiting fix if any."""
-    ours = [d for d in diagnostics if d.source == "greenloop" and d.code not in NOT_REPAIRABLE]
+    ours = [d for d in diagnostics if _ours(d)]
     actions: list[types.CodeAction] = []
     if fix is not None and covers:
         size = f"{fix.lines} line" if fix.lines == 1 else f"{fix.lines} lines"
@@ -35,7 +35,7 @@ def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | N
         actions.append(types.CodeAction(title="Cancel greenloop repair", kind=types.CodeActionKind.QuickFix,
                                         command=_command("Cancel greenloop repair", "greenloop.cancel", {})))
     for diagnostic in ours:
-        tests = [str(diagnostic.code)] if diagnostic.code and "::" in str(diagnostic.code) else None
+        tests = [diagnostic.code] if isinstance(diagnostic.code, str) and "::" in diagnostic.code else None
         argument = {"uri": uri, "tests": tests}
         actions.append(types.CodeAction(title="Repair until green", kind=types.CodeActionKind.QuickFix,
                                         diagnostics=[diagnostic],
@@ -44,6 +44,14 @@ def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | N
                                     command=_command("greenloop: repair failing tests in this file",
                                                      "greenloop.repair", {"uri": uri, "tests": None})))
     return actions
+
+
+def _ours(diagnostic: types.Diagnostic) -> bool:
+    """A repairable greenloop diagnostic. The client sends diagnostics back in any shape it likes (lsprotocol
+    lets a list or an object through as `code`): only the shapes greenloop publishes, a node id or no code, count,
+    so nothing else is echoed back or mistaken for a test id."""
+    code = diagnostic.code
+    return diagnostic.source == "greenloop" and (code is None or isinstance(code, str) and code not in NOT_REPAIRABLE)
 
 
 def hover(fix: Fix) -> types.Hover:

@@ -3,15 +3,20 @@ patch handed over as a WorkspaceEdit the user previews and accepts.
 
 The repair itself is the engine's `RepairLoop`; this module is the protocol around it: the progress bar and its
 cancel button, the "a repair is already running" refusal, the change annotation that makes clients ask before
-applying, the stale-text check (never overwrite what the user typed since the repair began), and the ledger
-entry that records what the user did with the patch.
+applying, the stale-text check (never overwrite what the user typed since the repair began, checked once more
+right before sending), and the ledger entry that records what the user did with the patch. That entry trusts
+the text, not the client's answer: Neovim answers `applied: true` even when its user declines, so a fix counts
+as accepted only once the editor's text shows it; otherwise it is recorded as rejected and stays on offer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import difflib
+import itertools
 import logging
+import sqlite3
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,20 +26,23 @@ from lsprotocol import types
 
 from greenloop import project
 from greenloop.lsp.convert import uri
-from greenloop.lsp.workspace_edit import workspace_edit
+from greenloop.lsp.workspace_edit import landed, workspace_edit
 from greenloop.repair.command import build_proposer
 from greenloop.repair.judge import JudgeSettings
 from greenloop.repair.ledger import Ledger
 from greenloop.state import state_dir
 from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.rebase import rebase, recheck
-from greenloop.repair.records import Patch, RepairResult, RepairStatus
+from greenloop.repair.records import FileEdit, Patch, RepairResult, RepairStatus
 
 if TYPE_CHECKING:
     from greenloop.lsp.server import GreenloopServer
     from greenloop.lsp.session import ProjectSession
 
 log = logging.getLogger(__name__)
+
+VERIFY_SECONDS = 3.0  # how long after answering `applied: true` an editor may take to show the change
+REBASE_TRIES = 3  # rebase-and-recheck rounds while the user keeps typing, before the fix is refused
 
 
 @dataclass
@@ -46,7 +54,8 @@ class Fix:
     patch: Patch
     root: Path
     diff_file: Path | None = None
-    applied_text: dict[Path, str] = field(default_factory=dict)  # what the files said right after acceptance
+    sent: Patch | None = None  # the patch as last sent (rebased onto the text of the moment)
+    awaiting_save: set[Path] = field(default_factory=set)  # said applied, unchanged on disk, not open: watch saves
 
     @property
     def lines(self) -> int:
@@ -66,7 +75,8 @@ class RepairController:
         self.task: asyncio.Task[None] | None = None
         self.token: str | None = None
         self.fix: Fix | None = None
-        self.accepted: list[Fix] = []  # applied fixes whose files have not been saved since
+        self.accepted: list[Fix] = []  # fixes the editor said it applied, whose files have not been saved since
+        self._applying = False
 
     @property
     def running(self) -> bool:
@@ -137,14 +147,21 @@ class RepairController:
         except ValueError as exc:
             self.server.show("error", f"greenloop: {exc}")
             return
-        await self._progress_begin(f"repairing {project.relpath(root, path)}")
-        ledger = Ledger(root)
-        judge = JudgeSettings(self.session.engine.interpreter.path, settings.test_timeout, settings.type_checker)
+        try:
+            ledger = Ledger(root)
+        except (sqlite3.Error, OSError) as exc:
+            self.server.show("error", f"greenloop: the repair ledger could not be opened: {exc}")
+            return
+        if ledger.notice:
+            self.server.show("warning", f"greenloop: {ledger.notice}")
+        judge = JudgeSettings(self.session.engine.interpreter.path, settings.test_timeout, settings.type_checker,
+                              settings.sandbox)
         budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
         loop = RepairLoop(root, proposer, judge, budget, ledger,
                           lambda kind, data: self._on_event(kind, data, budget.max_rounds))
         result = RepairResult(status=RepairStatus.FAILED)
         try:
+            await self._progress_begin(f"repairing {project.relpath(root, path)}")
             result = await loop.run(path, tests)
         finally:
             ledger.close()
@@ -183,59 +200,134 @@ class RepairController:
         except OSError:
             return None
 
-    def _supports_annotations(self) -> bool:
+    def _edit_capabilities(self) -> types.WorkspaceEditClientCapabilities | None:
         workspace = self.server.client_capabilities.workspace
-        edit = workspace.workspace_edit if workspace else None
+        return workspace.workspace_edit if workspace else None
+
+    def _supports_document_changes(self) -> bool:
+        """Versioned edits: without them (Neovim) the edit cannot say which text it was made for."""
+        edit = self._edit_capabilities()
+        return bool(edit and edit.document_changes)
+
+    def _supports_annotations(self) -> bool:
+        """Annotations ride on versioned edits only; with both, the client asks the user before applying."""
+        edit = self._edit_capabilities()
         return bool(edit and edit.document_changes and edit.change_annotation_support)
 
     # -- handing the patch over ---------------------------------------------------------------------------
 
+    def _is_open(self, path: Path) -> bool:
+        return uri(path) in self.server.workspace.text_documents
+
+    def _text_now(self, path: Path) -> str | None:
+        """The file as the editor has it: the open document (kept by didOpen/didChange), else the file on disk;
+        None if it cannot be read."""
+        document = self.server.workspace.text_documents.get(uri(path))
+        if document is not None:
+            return document.source
+        try:
+            return project.read_text(path)[0] if path.exists() else ""
+        except OSError:
+            return None
+
     def _current_texts(self, patch: Patch) -> dict[Path, str]:
-        texts = {}
-        for edit in patch.edits:
-            document = self.server.workspace.text_documents.get(uri(edit.path))
-            if document is not None:
-                texts[edit.path] = document.source
-            elif edit.path.exists():
-                texts[edit.path] = project.read_text(edit.path)[0]
-            else:
-                texts[edit.path] = ""
-        return texts
+        return {e.path: self._text_now(e.path) or "" for e in patch.edits}
 
     async def apply(self, annotate: bool | None = None) -> dict[str, Any]:
-        """Send the waiting fix as a workspace/applyEdit, after making sure it fits the text as it is now."""
+        """Send the waiting fix as a workspace/applyEdit, after making sure it fits the text as it is now, and
+        count it as applied only once the text shows it: the client's `applied: true` alone proves nothing."""
         fix = self.fix
         if fix is None:
             return {"applied": False, "reason": "no greenloop fix is waiting"}
-        patch = fix.patch
-        current = self._current_texts(patch)
-        if any(current[e.path] != e.before for e in patch.edits):
-            rebased = rebase(self.session.root, patch, current)
-            reason = None if rebased is not None else "the lines it changes were edited since the repair began"
-            if rebased is not None:
-                reason = await recheck(self.session.root, rebased, fix.result.targets,
-                                       self.session.engine.interpreter.path, self.session.engine.settings.test_timeout)
-            if reason is not None:
-                message = f"greenloop: the fix was not applied: {reason}. The patch stays available (greenloop.showPatch)."
-                self.server.show("warning", message)
-                return {"applied": False, "reason": message}
-            patch = rebased
-            assert patch is not None
+        if self._applying:
+            return {"applied": False, "reason": "greenloop is already applying this fix"}
+        self._applying = True
+        try:
+            return await self._apply(fix, annotate)
+        finally:
+            self._applying = False
+
+    async def _apply(self, fix: Fix, annotate: bool | None) -> dict[str, Any]:
+        patch = await self._fit_to_current_text(fix)
+        if isinstance(patch, str):
+            message = f"greenloop: the fix was not applied: {patch}. The patch stays available (greenloop.showPatch)."
+            self.server.show("warning", message)
+            return {"applied": False, "reason": message}
+        # Nothing awaits between the last look at the text and the send: the versions are those of that text.
         versions = {u: d.version for u, d in self.server.workspace.text_documents.items()}
         annotate = self._supports_annotations() if annotate is None else annotate
-        description = (f"{fix.result.status.value} after {fix.result.rounds} round(s): "
-                       f"{len(fix.result.targets)} target test(s): {', '.join(fix.result.targets[:5])}. "
-                       "It passes the tests; review it.")
-        edit = workspace_edit(patch, versions, annotate, description)
-        response = await self.server.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label="greenloop repair"))
-        applied = bool(response and response.applied)
-        self._record(fix, "accepted" if applied else "rejected")
-        if applied:
-            fix.applied_text = {e.path: e.after for e in patch.edits}
+        edit = workspace_edit(patch, versions, annotate, self._description(fix), self._supports_document_changes())
+        try:
+            response = await self.server.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label="greenloop repair"))
+        except Exception as exc:  # the client failed the request: as far as we know, nothing changed
+            log.info("workspace/applyEdit failed: %s", exc)
+            response = types.ApplyWorkspaceEditResult(applied=False, failure_reason=f"the editor failed it: {exc}")
+        if not (response and response.applied):
+            return self._declined(fix, (response.failure_reason if response else None) or "the editor declined it",
+                                  "info")
+        unchanged = await self._wait_until_landed(patch)
+        fix.sent = patch
+        if unchanged:
+            # A file the editor does not show us may still be saved with the fix later: `saved` watches for it.
+            fix.awaiting_save = {path for path in unchanged if not self._is_open(path)}
+            self._watch(fix, bool(fix.awaiting_save))
+            names = ", ".join(project.relpath(self.session.root, path) for path in unchanged)
+            return self._declined(fix, f"the editor answered that it applied it, but {names} did not change", "warning")
+        fix.awaiting_save = set()
+        self._record(fix, "accepted")
+        if self.fix is fix:
             self.fix = None
-            self.accepted.append(fix)
-        return {"applied": applied, "reason": None if applied else (response.failure_reason if response else None)}
+        self._watch(fix, True)
+        return {"applied": True, "reason": None}
+
+    async def _fit_to_current_text(self, fix: Fix) -> Patch | str:
+        """The fix as it applies to the text as it is now, or why it cannot be offered. A rebased fix is re-checked
+        in a sandbox, which takes a while; the text is compared again afterwards, and what changed meanwhile is
+        rebased and re-checked in turn, so the edit is never made for text older than the editor's."""
+        patch = fix.patch
+        for attempt in itertools.count():
+            current = self._current_texts(patch)
+            if all(current[e.path] == e.before for e in patch.edits):
+                return patch
+            if attempt == REBASE_TRIES:
+                return "the file kept changing while the fix was re-checked against it"
+            rebased = rebase(self.session.root, patch, current)
+            if rebased is None:
+                return "the lines it changes were edited since the repair began"
+            settings = self.session.engine.settings
+            reason = await recheck(self.session.root, rebased, fix.result.targets,
+                                   self.session.engine.interpreter.path, settings.test_timeout, settings.sandbox)
+            if reason is not None:
+                return reason
+            patch = rebased
+        raise AssertionError("unreachable")
+
+    async def _wait_until_landed(self, patch: Patch) -> list[Path]:
+        """The files whose text does not show the patch within VERIFY_SECONDS: an editor may report its change
+        (didChange, didOpen) or write the file a moment after it answers."""
+        deadline = time.monotonic() + VERIFY_SECONDS
+        while True:
+            unchanged = [e.path for e in patch.edits if not _shows(e, self._text_now(e.path))]
+            if not unchanged or time.monotonic() >= deadline:
+                return unchanged
+            await asyncio.sleep(0.05)
+
+    def _declined(self, fix: Fix, reason: str, level: str) -> dict[str, Any]:
+        """Not applied: the ledger says so, and the fix stays where the user can take it later."""
+        self._record(fix, "rejected")
+        self.server.show(level, f"greenloop: the fix was not applied ({reason}). It stays available: the code "
+                                "action \"Apply greenloop fix\" or the command greenloop.applyFix.")
+        return {"applied": False, "reason": reason}
+
+    def _description(self, fix: Fix) -> str:
+        return (f"{fix.result.status.value} after {fix.result.rounds} round(s): "
+                f"{len(fix.result.targets)} target test(s): {', '.join(fix.result.targets[:5])}. "
+                "It passes the tests; review it.")
+
+    def _watch(self, fix: Fix, watch: bool) -> None:
+        """Whether saves of the fix's files should be looked at (see `saved`)."""
+        self.accepted = [f for f in self.accepted if f is not fix] + ([fix] if watch else [])
 
     async def show_patch(self) -> dict[str, Any]:
         fix = self.fix
@@ -253,28 +345,50 @@ class RepairController:
                 "status": fix.result.status.value, "repair_id": fix.repair_id}
 
     def _record(self, fix: Fix, action: str) -> None:
+        """What the user did with the fix, in the ledger; a ledger that cannot be written costs a message, never
+        the fix or the server."""
         if fix.repair_id is None:
             return
-        ledger = Ledger(self.session.root)
         try:
+            ledger = Ledger(self.session.root)
+        except (sqlite3.Error, OSError) as exc:
+            self.server.show("warning", f"greenloop: the repair ledger could not record {action!r}: {exc}")
+            return
+        try:
+            if ledger.notice:
+                self.server.show("warning", f"greenloop: {ledger.notice}")
             ledger.set_user_action(fix.repair_id, action)
+        except sqlite3.Error as exc:
+            self.server.show("warning", f"greenloop: the repair ledger could not record {action!r}: {exc}")
         finally:
             ledger.close()
 
     def saved(self, path: Path, text: str) -> None:
-        """A file was saved: if an accepted fix touched it and the lines it wrote are gone or changed, the user
-        accepted and then edited the fix, which the ledger should know."""
+        """A file was saved. If the editor said it applied a fix to this file but the text did not show it then,
+        and the saved text does, the fix was accepted after all. If a verified fix touched it and the lines it
+        wrote are gone or changed, the user accepted and then edited the fix, which the ledger should know."""
         path = path.resolve()
         for fix in list(self.accepted):
-            expected = fix.applied_text.get(path)
-            if expected is None:
+            edit = next((e for e in fix.sent.edits if e.path == path), None) if fix.sent else None
+            if edit is None:
+                continue
+            if path in fix.awaiting_save and landed(edit, text):
+                fix.awaiting_save.discard(path)
+                if not fix.awaiting_save:
+                    self._record(fix, "accepted")
+                    if self.fix is fix:
+                        self.fix = None
                 continue
             self.accepted.remove(fix)
-            before = next(e.before for e in fix.patch.edits if e.path == path)
-            written = _added_lines(before, expected)
+            if fix.awaiting_save:
+                continue  # saved without the fix: it was not applied, as recorded
             kept = set(text.splitlines())
-            if any(line not in kept for line in written):
+            if any(line not in kept for line in _added_lines(edit.before, edit.after)):
                 self._record(fix, "accepted_then_edited")
+
+
+def _shows(edit: FileEdit, text: str | None) -> bool:
+    return text is not None and landed(edit, text)
 
 
 def _added_lines(before: str, after: str) -> list[str]:

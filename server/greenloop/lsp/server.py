@@ -8,33 +8,40 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from greenloop import __version__, project
 from greenloop.engine import CheckReport
-from greenloop.lsp import actions, convert
+from greenloop.lsp import actions, convert, transport
 from greenloop.lsp.repair import RepairController
 from greenloop.lsp.session import Channel, ProjectSession
 
 log = logging.getLogger(__name__)
 _LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning, "info": types.MessageType.Info}
+# Where no project lives: a save there (or through /proc/<pid>/cwd) never starts a session or a watcher.
+SYSTEM_FOLDERS = tuple(Path(p) for p in ("/proc", "/sys", "/dev", "/etc", "/boot", "/run"))
+REPAIR_USAGE = 'greenloop.repair needs {"uri": a file or folder of the workspace, "tests": null or a list of node ids}'
 
 
 class GreenloopServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("greenloop", __version__)
+        super().__init__("greenloop", __version__, protocol_cls=transport.Protocol)
         self.sessions: dict[Path, ProjectSession] = {}  # by root; a standalone session by its file
         self.standalone_files: set[Path] = set()  # the keys of standalone sessions
         self.controllers: dict[ProjectSession, RepairController] = {}  # by session: scratch files share a root
         self.init_options: Any = None
         self.editor_settings: Any = None
+        self._reporting = False
 
     # -- editor settings ----------------------------------------------------------------------------------
 
@@ -68,17 +75,59 @@ class GreenloopServer(LanguageServer):
             self.standalone_files.add(path)
         return session
 
+    def open_folder(self, uri: str) -> None:
+        """A workspace folder becomes a session, unless it is no folder, a system location or the file system's
+        root (whose watcher would walk every file of the machine on the event loop)."""
+        root = _path(uri)
+        problem = "not a file: URI" if root is None else unusable(root, True) or (
+            "not a folder" if not root.is_dir() else "the file system's root" if root.resolve() == Path("/") else None)
+        if problem is not None or root is None:
+            self.log_line(f"workspace folder {uri[:300]!r} ignored: {problem}")
+            return
+        self.open_session(root)
+
+    def existing_session(self, path: Path) -> ProjectSession | None:
+        """The session already serving `path` (the innermost workspace folder or project, or its scratch
+        session), without opening one."""
+        path = path.resolve()
+        if path in self.standalone_files:
+            return self.sessions[path]
+        owners = [root for root in self.sessions if root not in self.standalone_files and path.is_relative_to(root)]
+        return self.sessions[max(owners, key=lambda r: len(r.parts))] if owners else None
+
     def session_for(self, path: Path) -> ProjectSession:
         """The workspace folder holding `path` (the innermost), else the session of the project holding it (opened
         on first use), else a standalone session for the file alone."""
-        path = path.resolve()
-        owners = [root for root in self.sessions if root not in self.standalone_files and path.is_relative_to(root)]
-        if owners:
-            return self.sessions[max(owners, key=lambda r: len(r.parts))]
+        found = self.existing_session(path)
+        if found is not None:
+            return found
         root = project.find_project_root(path)
         if root is not None:
             return self.open_session(root)
         return self.open_standalone(path)
+
+    def admit(self, uri: str, *, folders: bool = False) -> ProjectSession | None:
+        """The session for a file the client names, or None (with a log line) when it must not start one: a path
+        the system cannot use, a system location, or a file in no workspace folder and no project that the editor
+        has not opened (a scratch file the editor opened is checked alone)."""
+        path = _path(uri)
+        if path is None:
+            return None  # not a file: URI (untitled:, a notebook cell...): nothing on disk to check
+        problem = unusable(path, folders)
+        if problem is not None:
+            self.log_line(f"ignored {uri[:300]!r}: {problem}")
+            return None
+        documents = self.workspace.text_documents
+        opened = uri in documents or unquote(uri) in documents
+        if opened or self.existing_session(path) is not None or project.find_project_root(path) is not None:
+            return self.session_for(path)
+        self.log_line(f"ignored {path}: outside every workspace folder and project, and not open in the editor")
+        return None
+
+    def known_session(self, uri: str) -> ProjectSession | None:
+        """The session serving a document, for requests (hover, code actions) that never start one."""
+        path = _path(uri)
+        return None if path is None or unusable(path, False) else self.existing_session(path)
 
     def controller(self, session: ProjectSession) -> RepairController:
         controller = self.controllers.get(session)
@@ -127,6 +176,22 @@ class GreenloopServer(LanguageServer):
         log.info("%s", message)
         self.window_log_message(types.LogMessageParams(type=types.MessageType.Log, message=message))
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls shows every internal error in a dialog ("Error in server: ..."): a client sending ninety bad
+        messages got ninety dialogs. They go to the log instead; requests already carry their error in the answer.
+        Messages meant for the user (`show`) stay dialogs."""
+        if self._reporting:  # the log itself failing must not report itself forever
+            return
+        self._reporting = True
+        try:
+            what = "a request failed" if isinstance(error, JsonRpcException) else "internal error"  # answered already
+            log.info("%s (%s): %r", what, getattr(source, "__name__", source), error)
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Error,
+                message=f"greenloop: {what} ({getattr(source, '__name__', source)}): {error!r:.2000}"))
+        finally:
+            self._reporting = False
+
 
 def _section(raw: Any) -> Any:
     """Settings may come as {"greenloop": {...}} (VS Code style) or flat."""
@@ -135,9 +200,26 @@ def _section(raw: Any) -> Any:
     return raw
 
 
-def _path(uri: str) -> Path | None:
-    fs_path = to_fs_path(uri)
+def _path(uri: Any) -> Path | None:
+    fs_path = to_fs_path(uri) if isinstance(uri, str) else None
     return Path(fs_path) if fs_path else None
+
+
+def unusable(path: Path, folders: bool) -> str | None:
+    """Why `path` cannot be checked, or None. A file that does not exist (deleted before its save arrived) is
+    usable: its checks must learn that it is gone."""
+    try:
+        resolved = path.resolve()
+        mode: int | None = os.stat(resolved).st_mode
+    except FileNotFoundError:
+        resolved, mode = path, None
+    except (OSError, ValueError, RuntimeError) as exc:  # too long, a loop of links, a NUL byte, not encodable
+        return f"not a usable path ({type(exc).__name__}: {exc})"[:300]
+    if any(p.is_relative_to(folder) for p in (path, resolved) for folder in SYSTEM_FOLDERS):
+        return "a system location, never checked"
+    if mode is not None and not (stat.S_ISREG(mode) or (folders and stat.S_ISDIR(mode))):
+        return "not a regular file"
+    return None
 
 
 server = GreenloopServer()
@@ -152,11 +234,9 @@ def initialize(ls: GreenloopServer, params: types.InitializeParams) -> None:
 async def initialized(ls: GreenloopServer, params: types.InitializedParams) -> None:
     await pull_configuration(ls)
     for folder in ls.workspace.folders.values():
-        root = _path(folder.uri)
-        if root is not None and root.is_dir():
-            ls.open_session(root)
-    if not ls.sessions and ls.workspace.root_path and Path(ls.workspace.root_path).is_dir():
-        ls.open_session(Path(ls.workspace.root_path))
+        ls.open_folder(folder.uri)
+    if not ls.sessions and ls.workspace.root_uri:
+        ls.open_folder(ls.workspace.root_uri)
 
 
 async def pull_configuration(ls: GreenloopServer) -> None:
@@ -179,7 +259,9 @@ async def pull_configuration(ls: GreenloopServer) -> None:
 def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> None:
     path = _path(params.text_document.uri)
     if path is not None and (path.suffix == ".py" or path.name in ("pyproject.toml", "setup.cfg", "pytest.ini")):
-        session = ls.session_for(path)
+        session = ls.admit(params.text_document.uri)
+        if session is None:
+            return
         session.saved(path)
         controller = ls.controllers.get(session)
         if controller is not None and controller.accepted:
@@ -212,39 +294,38 @@ async def did_change_configuration(ls: GreenloopServer, params: types.DidChangeC
 async def did_change_folders(ls: GreenloopServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
     for folder in params.event.removed:
         root = _path(folder.uri)
-        session = ls.sessions.pop(root.resolve(), None) if root else None
+        session = ls.sessions.pop(root.resolve(), None) if root and not unusable(root, True) else None
         if session is not None:
             controller = ls.controllers.pop(session, None)
             if controller is not None:
                 controller.cancel()
             await session.close()
     for folder in params.event.added:
-        root = _path(folder.uri)
-        if root is not None and root.is_dir():
-            ls.open_session(root)
+        ls.open_folder(folder.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
     code_action_kinds=[types.CodeActionKind.QuickFix, actions.SOURCE_REPAIR]))
 def code_action(ls: GreenloopServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    path = _path(params.text_document.uri)
-    if path is None:
+    uri = params.text_document.uri
+    path = _path(uri)
+    if path is None or unusable(path, False):
         return []
-    controller = ls.controller(ls.session_for(path))
-    fix = controller.fix
-    return actions.code_actions(params.text_document.uri, params.context.diagnostics, fix,
-                                fix.covers(path) if fix else False, controller.running)
+    session = ls.known_session(uri)
+    controller = ls.controllers.get(session) if session is not None else None
+    fix = controller.fix if controller is not None else None
+    return actions.code_actions(uri, params.context.diagnostics, fix, fix.covers(path) if fix else False,
+                                controller is not None and controller.running)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: GreenloopServer, params: types.HoverParams) -> types.Hover | None:
     """While a fix waits for the user, hovering a failing line shows the proposed diff."""
     path = _path(params.text_document.uri)
-    if path is None:
-        return None
-    session = ls.session_for(path)
-    fix = ls.controller(session).fix
-    if fix is None or not fix.covers(path):
+    session = ls.known_session(params.text_document.uri)
+    controller = ls.controllers.get(session) if session is not None else None
+    fix = controller.fix if controller is not None else None
+    if path is None or session is None or fix is None or not fix.covers(path):
         return None
     line = params.position.line + 1
     failing = any(f.path == path.resolve() and f.line == line and f.source == "greenloop"
@@ -260,11 +341,16 @@ def _argument(args: tuple[Any, ...]) -> dict[str, Any]:
 def repair_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
     """Start a repair in the background and answer at once; progress and the result arrive later."""
     argument = _argument(args)
-    path = _path(str(argument.get("uri") or ""))
-    if path is None:
-        return {"started": False, "reason": "greenloop.repair needs {\"uri\": a file or folder of the workspace}"}
-    tests = argument.get("tests") or None
-    return ls.controller(ls.session_for(path)).start(path, list(tests) if tests else None)
+    uri, tests = argument.get("uri"), argument.get("tests")
+    path = _path(uri)
+    if not isinstance(uri, str) or path is None or not (
+            tests is None or isinstance(tests, list) and all(isinstance(t, str) for t in tests)):
+        return {"started": False, "reason": REPAIR_USAGE}
+    session = ls.admit(uri, folders=True)
+    if session is None:
+        return {"started": False, "reason": f"greenloop.repair: {str(path)[:300]} is in no workspace folder or "
+                                            "project (or cannot be checked); see the log"}
+    return ls.controller(session).start(path, list(tests) if tests else None)
 
 
 @server.command("greenloop.cancel")
@@ -310,7 +396,7 @@ def serve(tcp: str | None = None) -> int:
     logging.getLogger("pygls").setLevel(logging.WARNING)
     if tcp:
         host, _, port = tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
+        server.start_tcp(host or "127.0.0.1", int(port))  # pygls framing, with transport.Protocol's answers
     else:
-        server.start_io(sys.stdin.buffer, _protect_stdout())
+        transport.serve_stdio(server, sys.stdin.buffer, _protect_stdout())
     return 0

@@ -102,7 +102,7 @@ def build_proposer(names: str, settings: config.Settings) -> Proposer:
 
 async def _run(root: Path, args: argparse.Namespace, settings: config.Settings, proposer: Proposer) -> RepairResult:
     interpreter = project.find_interpreter(root, settings.python)
-    judge_settings = JudgeSettings(interpreter.path, settings.test_timeout, settings.type_checker)
+    judge_settings = JudgeSettings(interpreter.path, settings.test_timeout, settings.type_checker, settings.sandbox)
     budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
     ledger = Ledger(root)
     loop = RepairLoop(root, proposer, judge_settings, budget, ledger, None if args.json else _progress)
@@ -144,6 +144,7 @@ def result_json(root: Path, result: RepairResult) -> dict[str, Any]:
         "model_seconds": round(result.usage.seconds, 3),
         "wall_seconds": round(result.seconds, 3),
         "stop_reason": result.stop_reason,
+        "isolation": result.isolation,
         "patch": result.diff,
         "files": [project.relpath(root, p) for p in (result.patch.files if result.patch else [])],
         "suspects": result.suspects,

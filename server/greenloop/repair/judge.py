@@ -37,6 +37,7 @@ class JudgeSettings:
     python: str
     timeout: float
     type_checker: str
+    sandbox: str = "full"  # the least isolation candidates may run under (the `sandbox` setting)
 
 
 def _type_key(message: str, code: str | None) -> str:

@@ -1,13 +1,21 @@
 """The attempt ledger: every repair and every attempt, in SQLite under `.greenloop/` in the workspace.
 
 It is the loop's memory across sessions and the source of `greenloop log` and `greenloop stats`: how often
-repairs converge, in how many rounds, at what cost in tokens, money and time, and how many regressions the
-judge caught before a person saw them. `.greenloop/` gets its own `.gitignore`, so it never lands in a commit.
+repairs converge, in how many rounds, at what cost in tokens, money and time, how many regressions the judge
+caught before a person saw them, and what the user did with each fix. `.greenloop/` gets its own `.gitignore`,
+so it never lands in a commit.
+
+A record, once written, must survive whatever happens next: the server killed mid-repair, the editor closed, a
+crash. So every write is one transaction (all of it or none of it), the database runs in write-ahead-log mode
+with full syncs (a killed writer leaves the log to be replayed, never a half-written page; readers such as
+`greenloop log` do not block the server's writes), and a file SQLite cannot read no longer stops repairs: it is
+moved aside, kept for the user, and a new ledger is started, with a notice saying where the old one went.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import statistics
 import time
@@ -18,7 +26,14 @@ from typing import Any
 from greenloop.repair.records import Attempt, RepairResult
 from greenloop.state import state_dir
 
+log = logging.getLogger(__name__)
+
+BUSY_SECONDS = 10.0  # another process (the CLI, a second server) may be writing: wait for it, do not fail
+UNREADABLE = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}  # the file's content is broken, not its access
+COMPANIONS = ("-wal", "-shm", "-journal")  # SQLite's side files, which belong to the database they sit next to
+
 SCHEMA = """
+BEGIN;
 CREATE TABLE IF NOT EXISTS repairs (
     id INTEGER PRIMARY KEY,
     started REAL NOT NULL,
@@ -64,6 +79,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     seconds REAL,
     model_seconds REAL DEFAULT 0
 );
+COMMIT;
 """
 
 
@@ -87,28 +103,53 @@ class Stats:
     rejected: int
 
 
+class LedgerUnreadable(sqlite3.DatabaseError):
+    """The ledger file is not a database SQLite can read (garbage, cut short, a malformed page)."""
+
+
 class Ledger:
+    """One connection to a workspace's ledger, opened for a repair, a user action or `greenloop log` and closed
+    after: the server and the command line share the file, and SQLite's locks keep their writes apart."""
+
     def __init__(self, root: Path) -> None:
         self.path = state_dir(root) / "ledger.sqlite3"
-        self.db = sqlite3.connect(self.path)
-        self.db.row_factory = sqlite3.Row
-        self.db.executescript(SCHEMA)
+        self.notice: str | None = None  # why an unreadable ledger was moved aside (also logged): callers show it
+        try:
+            self.db = _open(self.path)
+        except sqlite3.DatabaseError as exc:
+            if not _unreadable(exc):
+                raise
+            try:
+                moved = _move_aside(self.path)
+            except OSError as error:  # a read-only folder: repair anyway, remembering nothing this time
+                self.notice = (f"the repair ledger {self.path} could not be read ({exc}) nor moved aside "
+                               f"({error}); this repair is not recorded")
+                self.db = _open(":memory:")
+            else:
+                self.notice = (f"the repair ledger {self.path} could not be read ({exc}); it was moved "
+                               f"to {moved} and a new ledger was started")
+                self.db = _open(self.path)
+            log.warning("%s", self.notice)
 
     def close(self) -> None:
         self.db.close()
 
-    def start(self, path: str, proposer: str, targets: list[str]) -> int:
-        cursor = self.db.execute("INSERT INTO repairs (started, path, proposer, targets, failing_before) "
-                                 "VALUES (?, ?, ?, ?, ?)", (time.time(), path, proposer, json.dumps(targets),
-                                                            len(targets)))
-        self.db.commit()
+    def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """One write as one transaction: committed whole, or (on an error, or a crash before the commit) not at
+        all."""
+        with self.db:
+            cursor = self.db.execute(sql, parameters)
         return int(cursor.lastrowid or 0)
+
+    def start(self, path: str, proposer: str, targets: list[str]) -> int:
+        return self._write("INSERT INTO repairs (started, path, proposer, targets, failing_before) "
+                           "VALUES (?, ?, ?, ?, ?)", (time.time(), path, proposer, json.dumps(targets), len(targets)))
 
     def record(self, repair_id: int, attempt: Attempt, targets_total: int) -> None:
         verdict, proposal = attempt.verdict, attempt.proposal
         failures = [{"nodeid": f.nodeid, "outcome": f.outcome.value, "message": f.message[:2000]}
                     for f in verdict.failures]
-        self.db.execute(
+        self._write(
             "INSERT INTO attempts (repair_id, round, candidate, proposer, verdict, reason, hypothesis, diff, error, "
             "targets_passed, targets_total, regressions, type_errors, failures, tokens_in, tokens_out, cost, "
             "seconds, model_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -118,11 +159,10 @@ class Ledger:
              proposal.usage.tokens_in, proposal.usage.tokens_out, proposal.usage.cost, attempt.seconds,
              proposal.usage.seconds),
         )
-        self.db.commit()
 
     def finish(self, repair_id: int, result: RepairResult) -> None:
         caught = sum(1 for a in result.attempts if a.verdict.regressions or a.verdict.new_type_errors)
-        self.db.execute(
+        self._write(
             "UPDATE repairs SET finished=?, status=?, stop_reason=?, rounds=?, candidates=?, failing_after=?, "
             "regressions_caught=?, tokens_in=?, tokens_out=?, cost=?, seconds=?, model_seconds=?, patch=?, "
             "handoff=? WHERE id=?",
@@ -130,11 +170,9 @@ class Ledger:
              result.targets_failing_after, caught, result.usage.tokens_in, result.usage.tokens_out,
              result.usage.cost, result.seconds, result.usage.seconds, result.diff, result.handoff, repair_id),
         )
-        self.db.commit()
 
     def set_user_action(self, repair_id: int, action: str) -> None:
-        self.db.execute("UPDATE repairs SET user_action=? WHERE id=?", (action, repair_id))
-        self.db.commit()
+        self._write("UPDATE repairs SET user_action=? WHERE id=?", (action, repair_id))
 
     def repairs(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM repairs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
@@ -175,3 +213,47 @@ class Ledger:
             accepted=sum(1 for r in rows if (r["user_action"] or "").startswith(("accepted", "applied"))),
             rejected=sum(1 for r in rows if r["user_action"] == "rejected"),
         )
+
+
+def _open(path: Path | str) -> sqlite3.Connection:
+    """A connection to the ledger at `path`, its schema in place, after SQLite has read every page once."""
+    db = sqlite3.connect(path, timeout=BUSY_SECONDS)
+    try:
+        db.row_factory = sqlite3.Row
+        problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise LedgerUnreadable("; ".join(str(p) for p in problems[:3]))
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: set once by whoever opens the file first
+        except sqlite3.OperationalError as exc:  # another process holds it: the rollback journal is safe too
+            log.info("the ledger stays in its journal mode: %s", exc)
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _unreadable(exc: sqlite3.DatabaseError) -> bool:
+    if isinstance(exc, LedgerUnreadable):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in UNREADABLE
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename the unreadable ledger (and its side files, which would otherwise be replayed into the new one) to a
+    name that says what it is and when it was found; nothing is deleted."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.unreadable-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
+    path.rename(target)
+    for suffix in COMPANIONS:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    return target

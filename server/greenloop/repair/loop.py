@@ -51,15 +51,31 @@ class RepairLoop:
         self.budget = budget
         self.ledger = ledger
         self.on_event = on_event or (lambda kind, data: None)
+        self._tests: validate.TestSide | None = None  # what counts as test code here, built once per loop
 
     async def run(self, path: Path, tests: list[str] | None = None) -> RepairResult:
         """Repair the failing tests relevant to `path` (or the named `tests`). Cancellation returns a result."""
         started = time.monotonic()
         result = RepairResult(status=RepairStatus.FAILED)
         repair_id = None
-        sandbox = await asyncio.to_thread(Sandbox, self.root)
+        # A file outside any project (a scratch file in /tmp) is repaired alone: its folder is not copied.
+        alone = None if project.find_project_root(path) else [path]
         try:
-            self.on_event("baseline", {"isolation": sandbox.isolation})
+            sandbox = await asyncio.to_thread(Sandbox, self.root, alone)
+        except OSError as exc:
+            result.stop_reason = result.handoff = f"cannot make the sandbox copy of {self.root}: {exc}"
+            self._conclude(result)
+            self.on_event("done", {"status": result.status.value, "stop_reason": result.stop_reason})
+            return result
+        try:
+            isolation = sandbox.isolation
+            result.isolation = isolation.how
+            if not isolation.at_least(self.settings.sandbox):
+                result.stop_reason = result.handoff = (
+                    f"not run: candidate code would get only {isolation.level!r} isolation here ({isolation.how}); "
+                    f"the `sandbox` setting asks for at least {self.settings.sandbox!r}")
+                return result
+            self.on_event("baseline", {"isolation": isolation.how})
             try:
                 baseline = await establish(self.root, path, tests, sandbox, self.settings)
             except BaselineError as exc:
@@ -167,7 +183,9 @@ class RepairLoop:
         if proposal.patch is None:
             return Verdict(VerdictStatus.INVALID, [], list(baseline.targets), failures=failed,
                            reason=f"no usable patch: {proposal.error or 'the proposer returned nothing'}"), ""
-        refused = validate.problems(self.root, proposal.patch)
+        if self._tests is None:
+            self._tests = validate.TestSide(self.root)
+        refused = validate.problems(self.root, proposal.patch, tests=self._tests)
         diff = proposal.patch.diff(self.root)
         if refused:
             return Verdict(VerdictStatus.INVALID, [], list(baseline.targets), failures=failed,

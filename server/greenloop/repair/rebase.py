@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-
+from greenloop import project
 from greenloop.repair import edits
 from greenloop.repair.baseline import relevant_tests
 from greenloop.repair.records import FileEdit, Patch
@@ -46,12 +46,19 @@ def rebase(root: Path, patch: Patch, current: dict[Path, str]) -> Patch | None:
     return Patch(rebased)
 
 
-async def recheck(root: Path, patch: Patch, targets: list[str], python: str, timeout: float) -> str | None:
+async def recheck(root: Path, patch: Patch, targets: list[str], python: str, timeout: float,
+                  minimum: str = "full") -> str | None:
     """None if, with `patch` applied to the current text (each edit's `before`, possibly unsaved editor text),
-    every target passes and nothing that passes without the patch fails with it; otherwise the reason."""
-    sandbox = Sandbox(root)
+    every target passes and nothing that passes without the patch fails with it; otherwise the reason.
+    Runs in a sandbox with at least `minimum` isolation (the `sandbox` setting), or not at all."""
+    path = patch.edits[0].path if patch.edits else root
+    alone = None if project.find_project_root(path) else [e.path for e in patch.edits]
+    sandbox = Sandbox(root, alone)
     try:
-        path = patch.edits[0].path if patch.edits else root
+        isolation = sandbox.isolation
+        if not isolation.at_least(minimum):
+            return (f"it could not be re-checked: only {isolation.level!r} isolation here ({isolation.how}), and "
+                    f"the `sandbox` setting asks for at least {minimum!r}")
         relevant = relevant_tests(root, path, targets)
         on_disk = Patch([FileEdit(e.path, e.path.read_text(encoding="utf-8") if e.path.exists() else "", e.before)
                          for e in patch.edits])

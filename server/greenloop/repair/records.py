@@ -162,4 +162,5 @@ class RepairResult:
     handoff: str = ""
     suspects: list[str] = field(default_factory=list)  # "file:line (scope)" from localisation, likeliest first
     stop_reason: str = ""
+    isolation: str = ""  # what kept candidate code from the user's machine (see greenloop.run.contain)
     attempts: list[Attempt] = field(default_factory=list)

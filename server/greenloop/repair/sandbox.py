@@ -1,45 +1,37 @@
 """Where candidate patches run: a private copy of the project, never the user's tree.
 
-The copy leaves out environments, caches, VCS data and greenloop's own state (the project's interpreter is used
-by its absolute path, so the venv need not be copied). Each candidate is written into the copy, judged, and the
-touched files are restored before the next one. Test runs get:
+The copy leaves out environments, caches, VCS data, greenloop's own state and any temp or scratch folder, and is
+made outside the project, so it never contains itself (a scratch file's folder may be `/tmp`, where copies are
+made: only the files named are copied then). The project's interpreter is used by its absolute path, so the venv
+need not be copied. Each candidate is written into the copy, judged, and the touched files are restored before
+the next one. Test runs get:
 - the copy first on PYTHONPATH, so it shadows the original project even when that is installed in its venv;
-- no network (`unshare -rn`) where the kernel allows it, checked once and reported in `isolation`;
-- CPU-time and file-size limits (`prlimit`), on top of the wall-clock timeout that kills the process group.
+- the strongest isolation that works here (see `greenloop.run.contain`): with bubblewrap, the whole file system
+  read-only but the sandbox's folder, a private /tmp and home, no network; reported in `isolation`, and a repair
+  refuses to run candidates with less than the `sandbox` setting asks for;
+- CPU-time, memory and file-size limits (`prlimit`), on top of the per-test timeout, and a killed process tree.
 Results are mapped back to the original paths, so diagnostics and prompts never mention the copy.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from greenloop import project
 from greenloop.records import Frame, RunResult, Selection, TestResult
+from greenloop.repair import secrets
 from greenloop.repair.records import Patch
-from greenloop.run.pytest_runner import run_tests
+from greenloop.run import contain
+from greenloop.run.pytest_runner import PLUGIN_DIR, run_tests
 
 FILE_SIZE_LIMIT = 512 * 1024 * 1024
-
-
-@functools.cache
-def network_isolation() -> list[str]:
-    """The command prefix that cuts a child off the network here, or [] if none works."""
-    unshare = shutil.which("unshare")
-    if unshare:
-        try:
-            ok = subprocess.run([unshare, "-rn", "--", "true"], capture_output=True, timeout=10).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            ok = False
-        if ok:
-            return [unshare, "-rn", "--"]
-    return []
+MEMORY_LIMIT = 8 * 1024 * 1024 * 1024  # address space per process: a runaway candidate meets MemoryError
+SCRATCH_PREFIXES = ("greenloop-", "pytest-of-")  # our copies, workers and runs, and pytest's tmp_path folders
 
 
 def _limits(timeout: float) -> list[str]:
@@ -48,30 +40,68 @@ def _limits(timeout: float) -> list[str]:
         return []
     # `timeout` is per test and a run may hold many tests: the CPU cap is a last resort, the supervisor stops
     # hung tests.
-    return [prlimit, f"--cpu={int(timeout * 20) + 60}", f"--fsize={FILE_SIZE_LIMIT}", "--"]
+    return [prlimit, f"--cpu={int(timeout * 20) + 60}", f"--fsize={FILE_SIZE_LIMIT}", f"--as={MEMORY_LIMIT}", "--"]
 
 
-def isolation_wrapper(timeout: float) -> list[str]:
-    """Limits, then no network: the prefix for every command run against candidate code."""
-    return [*_limits(timeout), *network_isolation()]
+def _scratch_parent(root: Path) -> Path | None:
+    """Where to make the copy: the temp folder, unless it lies inside the project (then the user's cache)."""
+    for candidate in (Path(tempfile.gettempdir()), Path.home() / ".cache" / "greenloop", Path("/var/tmp")):
+        candidate = candidate.resolve()
+        if not candidate.is_relative_to(root):
+            candidate.mkdir(parents=True, exist_ok=True)
+            return candidate
+    return None
 
 
-def _ignore(directory: str, names: list[str]) -> set[str]:
-    base = Path(directory)
-    return {n for n in names if project.is_skipped_dir(n) or (base / n / "pyvenv.cfg").exists()}
+def _ignorer(scratch: Path):  # noqa: ANN202 - shutil.copytree's callback
+    temp = Path(tempfile.gettempdir()).resolve()
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        base = Path(directory)
+        return {n for n in names if project.is_skipped_dir(n) or (base / n / "pyvenv.cfg").exists()
+                or (n.startswith(SCRATCH_PREFIXES) and (base / n).is_dir()) or (base / n).resolve() in (scratch, temp)}
+
+    return ignore
 
 
 class Sandbox:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, files: Iterable[Path] | None = None) -> None:
+        """Copy the project at `root`; `files`: copy only these (a scratch file's folder is not a project)."""
         self.root = root.resolve()
-        self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-sandbox-"))
-        self.copy = self._scratch / self.root.name
-        shutil.copytree(self.root, self.copy, ignore=_ignore, symlinks=True)
+        parent = _scratch_parent(self.root)
+        if parent is None:
+            raise OSError(f"no folder outside {self.root} to make the sandbox copy in")
+        self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-sandbox-", dir=parent))
+        self.copy = self._scratch / (self.root.name or "root")
+        self.runs = self._scratch / "runs"  # report files: inside the sandbox's writable folder
+        try:
+            self.runs.mkdir()
+            if files is None:
+                shutil.copytree(self.root, self.copy, ignore=_ignorer(self._scratch), symlinks=True)
+            else:
+                self.copy.mkdir()
+                for path in files:
+                    target = self.inside(path)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if path.is_file():
+                        shutil.copy2(path, target)
+        except BaseException:
+            self.close()
+            raise
         self._applied: Patch | None = None
 
     @property
-    def isolation(self) -> str:
-        return "no network" if network_isolation() else "network not isolated (unshare unavailable)"
+    def isolation(self) -> contain.Isolation:
+        return contain.sandbox([self._scratch], [], self.copy)[1]
+
+    def wrapper(self, python: str, timeout: float) -> list[str]:
+        """Limits, no credentials in the environment, then the isolation: the prefix for every command run
+        against candidate code (which could otherwise print an API key into a failure message, and so into a
+        prompt or the ledger)."""
+        prefix, _ = contain.sandbox([self._scratch], [*contain.interpreter_folders(python), PLUGIN_DIR], self.copy)
+        unset = [arg for name in sorted(os.environ) if secrets.CREDENTIAL_NAME.search(name) for arg in ("-u", name)]
+        scrub = [shutil.which("env") or "/usr/bin/env", *unset] if unset else []
+        return [*_limits(timeout), *scrub, *prefix]
 
     def inside(self, path: Path) -> Path:
         """The copy's counterpart of a project path (symlinks are not followed: a link is copied as a link)."""
@@ -113,9 +143,10 @@ class Sandbox:
                           whole_project=selection.whole_project)
         result = await run_tests(
             self.copy, python, inner, timeout, [self.inside(p) for p in trace if self.contains(p)],
-            wrapper=isolation_wrapper(timeout),
+            wrapper=self.wrapper(python, timeout),
             pythonpath=[self.copy, self.copy / "src"],
             extra=extra,
+            scratch=self.runs,
         )
         result.results = [self._map(r) for r in result.results]
         return result

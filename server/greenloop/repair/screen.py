@@ -14,7 +14,7 @@ from greenloop.records import Selection
 from greenloop.repair.context import Screen
 from greenloop.repair.judge import Baseline, JudgeSettings
 from greenloop.repair.records import Patch
-from greenloop.repair.sandbox import Sandbox, isolation_wrapper
+from greenloop.repair.sandbox import Sandbox
 from greenloop.run.worker import PytestWorker, WorkerUnavailable
 from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph
@@ -41,9 +41,10 @@ class Screener:
             graph = ImportGraph(self.sandbox.root)
             graph.build()
             worker = PytestWorker(self.settings.python, self.sandbox.copy,
-                                  wrapper=isolation_wrapper(self.settings.timeout * 20),
+                                  wrapper=self.sandbox.wrapper(self.settings.python, self.settings.timeout * 20),
                                   preload=third_party_modules(graph),
-                                  pythonpath=[self.sandbox.copy, self.sandbox.copy / "src"])
+                                  pythonpath=[self.sandbox.copy, self.sandbox.copy / "src"],
+                                  scratch=self.sandbox.runs)
             try:
                 await worker.start()
                 self.worker = worker

@@ -106,6 +106,7 @@ async def run_tests(
     order: Sequence[str] = (),
     workers: int = 1,
     nice: bool = False,
+    scratch: Path | None = None,
 ) -> RunResult:
     """Run the selection under pytest; never raises for anything the project does.
 
@@ -116,7 +117,8 @@ async def run_tests(
     spreads the tests over that many pytest-xdist processes when the interpreter has xdist (else one process,
     said in `notes`). `nice` runs pytest at the lowest CPU priority. `wrapper` prefixes the command (the sandbox's
     isolation and limits); `pythonpath` entries go first on PYTHONPATH (the sandbox's copy must shadow the
-    original project)."""
+    original project); `scratch` is where the run's report files go (a sandbox's private /tmp would hide the
+    system temp folder from us)."""
     problem = await probe(python, root)
     if problem is not None:
         return RunResult(problem=problem)
@@ -132,14 +134,14 @@ async def run_tests(
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     prefix = [*_nice_prefix(nice), *wrapper, python, "-m", "pytest", *request.args(root, workers)]
 
-    with tempfile.TemporaryDirectory(prefix="greenloop-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="greenloop-", dir=scratch) as reports:
 
         async def launch(report: Path, skip: Collection[str]) -> _ColdAttempt:
-            child_env = {**env, **request.plugin_env(report, Path(scratch), skip)}
+            child_env = {**env, **request.plugin_env(report, Path(reports), skip)}
             return _ColdAttempt(await process.Child.start(prefix, cwd=root, env=child_env, reap=True))
 
         try:
-            run = await Supervisor(request, root, Path(scratch)).run(launch)
+            run = await Supervisor(request, root, Path(reports)).run(launch)
         except OSError as exc:
             return RunResult(problem=f"cannot start pytest with {python}: {exc}", notes=notes)
     run.notes[:0] = notes

@@ -43,7 +43,6 @@ class _WarmAttempt:
         self.worker = worker
         self.pid = pid
         self.answer: dict[str, Any] | None = None
-        self._line: asyncio.Task[bytes] | None = None
 
     @property
     def returncode(self) -> int | None:
@@ -51,13 +50,9 @@ class _WarmAttempt:
 
     async def wait(self, timeout: float) -> bool:
         while self.answer is None:
-            stdout = self.worker.stdout()
-            if self._line is None:
-                self._line = asyncio.ensure_future(stdout.readline())
-            done, _ = await asyncio.wait({self._line}, timeout=timeout)
-            if not done:
+            line = await self.worker.next_line(timeout)
+            if line is None:
                 return False
-            line, self._line = self._line.result(), None
             if not line:
                 raise WorkerUnavailable("the worker exited")
             message = json.loads(line)
@@ -86,14 +81,18 @@ class _WarmAttempt:
 
 class PytestWorker:
     def __init__(self, python: str, cwd: Path, *, wrapper: Sequence[str] = (), preload: Iterable[str] = (),
-                 pythonpath: Sequence[Path] = ()) -> None:
+                 pythonpath: Sequence[Path] = (), scratch: Path | None = None) -> None:
+        """`wrapper` prefixes the worker's command (a sandbox's isolation); `scratch` is where its runs' report
+        files go (default: the system temp folder, which a sandbox hides)."""
         self.python = python
         self.cwd = cwd
         self.wrapper = list(wrapper)
         self.preload = sorted(set(preload))
         self.pythonpath = [str(p) for p in pythonpath]
         self._proc: asyncio.subprocess.Process | None = None
+        self._scratch_parent = scratch
         self._scratch: Path | None = None  # made by start(), removed by close()
+        self._reading: asyncio.Future[bytes] | None = None  # the one pending read of the worker's output
         self._lock = asyncio.Lock()
         self._stamps: dict[str, int] = {}
         self.owed: asyncio.Future[None] | None = None  # the answer of a run abandoned by a cancelled caller
@@ -103,7 +102,7 @@ class PytestWorker:
     async def start(self) -> None:
         env = base_environment(self.pythonpath)
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # candidates rewrite files faster than pyc mtimes can tell apart
-        self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-worker-"))
+        self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-worker-", dir=self._scratch_parent))
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.wrapper, self.python, "-u", str(WORKER), json.dumps({"preload": self.preload}),
@@ -141,11 +140,22 @@ class PytestWorker:
             raise WorkerUnavailable("the worker is not running")
         self._proc.stdin.write((json.dumps(message) + "\n").encode())
 
+    async def next_line(self, timeout: float | None) -> bytes | None:
+        """The worker's next output line, or None if `timeout` passed first. One read at a time: a read left
+        pending by a caller that timed out or was cancelled is taken over by the next caller, so no line is lost
+        and two reads never race (asyncio allows one reader per stream)."""
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self.stdout().readline())
+        done, _ = await asyncio.wait({self._reading}, timeout=timeout)
+        if not done:
+            return None
+        task, self._reading = self._reading, None
+        return task.result()
+
     async def _read(self, timeout: float) -> dict[str, Any]:
-        try:
-            line = await asyncio.wait_for(self.stdout().readline(), timeout)
-        except asyncio.TimeoutError:
-            raise WorkerUnavailable("the worker did not answer") from None
+        line = await self.next_line(timeout)
+        if line is None:
+            raise WorkerUnavailable("the worker did not answer")
         if not line:
             raise WorkerUnavailable("the worker exited")
         try:
@@ -218,6 +228,9 @@ class PytestWorker:
 
     async def close(self) -> None:
         proc, self._proc = self._proc, None
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            reading.cancel()
         if self.owed is not None:
             self.owed.cancel()
             self.owed = None

@@ -4,6 +4,10 @@ litellm is imported lazily (it takes seconds) with its network price-map fetch s
 printing suppressed. Transient failures (rate limits, server errors, timeouts, connection errors) are retried
 with backoff; if they persist the proposal is marked fatal, since further rounds would only fail the same way.
 A reply that is malformed or does not apply is not fatal: it becomes feedback for the next round.
+
+The model is an outside party: a reply over `MAX_REPLY_CHARS` is refused before anything parses it, an edit is
+never applied by reading a secret file (see repair.secrets), and credential values (the API key, credential
+environment variables) are masked in every prompt sent and every error reported.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from greenloop import project
-from greenloop.repair import edits, prompts
+from greenloop.repair import edits, prompts, secrets
 from greenloop.repair.context import Context
 from greenloop.repair.records import Proposal, Usage
 
 _litellm: Any = None
+MAX_REPLY_CHARS = 64 * 1024  # ~16k tokens: far above max_tokens, far below what could hurt
 TRANSIENT = ("RateLimitError", "InternalServerError", "ServiceUnavailableError", "Timeout", "APIConnectionError",
              "APIError")
 
@@ -59,6 +64,10 @@ class ModelError(Exception):
         self.transient = transient
 
 
+class ReplyTooLong(Exception):
+    """A reply refused unread: its size alone says it is no small edit (or no honest server)."""
+
+
 class LLMProposer:
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
@@ -66,6 +75,8 @@ class LLMProposer:
 
     async def _call(self, model: str, messages: list[dict[str, str]], usage: Usage) -> str:
         llm = await asyncio.to_thread(litellm)  # the first import takes seconds: never on the event loop
+        redact = secrets.Redactor.gather(self.settings.api_key)
+        messages = [{**m, "content": redact(m["content"])} for m in messages]
         kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": self.settings.timeout,
                                   "max_tokens": self.settings.max_tokens, "temperature": self.settings.temperature,
                                   "num_retries": 0}
@@ -86,7 +97,8 @@ class LLMProposer:
                 usage.seconds += time.monotonic() - started
                 name = type(exc).__name__
                 transient = name in TRANSIENT or isinstance(exc, asyncio.TimeoutError)
-                message = f"{name}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else 'no detail'}"
+                detail = redact(str(exc)).strip()
+                message = f"{name}: {detail.splitlines()[0][:300] if detail else 'no detail'}"
                 if not transient or attempt == self.settings.retries:
                     raise ModelError(f"model call failed after {attempt + 1} tries: {message}", transient) from exc
                 await asyncio.sleep(delay)
@@ -103,9 +115,13 @@ class LLMProposer:
             except Exception:  # unknown model: no price; tokens still count
                 pass
             try:
-                return response.choices[0].message.content or ""
+                reply = response.choices[0].message.content or ""
             except (AttributeError, IndexError):
-                return ""
+                reply = ""
+            if len(reply) > MAX_REPLY_CHARS:
+                raise ReplyTooLong(f"the reply was {len(reply)} characters long, over the cap of {MAX_REPLY_CHARS}: "
+                                   "it was not read; answer with a hypothesis and a small edit only")
+            return reply
         raise AssertionError("unreachable")
 
     async def propose(self, context: Context) -> Proposal:
@@ -124,16 +140,22 @@ class LLMProposer:
             reply = await self._call(self.settings.model, messages, usage)
         except ModelError as exc:
             return Proposal(None, self.name, error=str(exc), fatal=True, usage=usage)
+        except ReplyTooLong as exc:
+            return Proposal(None, self.name, error=str(exc), usage=usage)
         proposal = Proposal(None, self.name, reply=reply, hypothesis=_hypothesis(reply), usage=usage)
         try:
             blocks = edits.parse(reply)
-            proposal.patch = edits.apply(context.root, blocks, _read)
+            proposal.patch = edits.apply(context.root, blocks, lambda path: _read(context, path))
         except edits.EditError as exc:
             proposal.error = str(exc)
         return proposal
 
 
-def _read(path: Path) -> str:
+def _read(context: Context, path: Path) -> str:
+    """A file's text to apply an edit to; a secret file is refused unread, so no diff can quote it."""
+    pattern = secrets.secret_pattern(context.root, path, context.secret_files or ())
+    if pattern:
+        raise edits.EditError(secrets.refusal(context.rel(path), pattern))
     text, problem = project.read_text(path)
     if problem:
         raise edits.EditError(problem)

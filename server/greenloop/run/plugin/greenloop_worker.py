@@ -187,12 +187,27 @@ def _forget(plugins):
         del sys.modules[name]
 
 
+def _rewritten_modules(entries):
+    """The top-level modules of every distribution that declares a pytest plugin: pytest marks them all for
+    assertion rewriting (hypothesis: `hypothesis`, `_hypothesis_globals`...), and warns about any already imported."""
+    tops = set()
+    for entry in entries:
+        dist = getattr(entry, "dist", None)
+        for path in (getattr(dist, "files", None) or []):
+            parts = path.parts
+            if len(parts) == 1 and parts[0].endswith(".py"):
+                tops.add(parts[0][:-3])
+            elif len(parts) == 2 and parts[1] == "__init__.py":
+                tops.add(parts[0])
+    return sorted(tops)
+
+
 def main():
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     import pytest  # noqa: F401 - the point of the worker: paid once
 
     names = list(config.get("preload", []))
-    plugins = []
+    plugins, rewritten = [], []
     if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         # pytest plugins installed in the environment are imported by every run, with what they depend on.
         from importlib import metadata
@@ -200,10 +215,11 @@ def main():
         points = metadata.entry_points()
         entries = points.select(group="pytest11") if hasattr(points, "select") else points.get("pytest11", [])
         plugins = [ep.value.split(":")[0] for ep in entries]
+        rewritten = _rewritten_modules(entries)
         names += ["_pytest.python", "_pytest.fixtures", "_pytest.assertion.rewrite", "_pytest.terminal"]
     loaded = _preload(names + ["greenloop_pytest"])
     loaded += _preload(plugins)
-    _forget(plugins)
+    _forget(plugins + rewritten)
     greenloop_reaper.become_subreaper()  # a test's orphans (new sessions, daemons) are handed to us, not init
     threads = threading.active_count()
     _answer({"ready": True, "preloaded": loaded, "threads": threads, "fork_safe": threads == 1,

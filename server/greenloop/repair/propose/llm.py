@@ -156,6 +156,11 @@ def _read(context: Context, path: Path) -> str:
     pattern = secrets.secret_pattern(context.root, path, context.secret_files or ())
     if pattern:
         raise edits.EditError(secrets.refusal(context.rel(path), pattern))
+    return read_source(path)
+
+
+def read_source(path: Path) -> str:
+    """A file's text, or an EditError naming why it cannot be read (not UTF-8, say)."""
     text, problem = project.read_text(path)
     if problem:
         raise edits.EditError(problem)

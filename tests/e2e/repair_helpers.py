@@ -81,6 +81,8 @@ def ledger_actions(root: Path) -> list[tuple[int, str | None]]:
     db = sqlite3.connect(path)
     try:
         return [(row[0], row[1]) for row in db.execute("SELECT id, user_action FROM repairs ORDER BY id")]
+    except sqlite3.OperationalError:  # the server made the file and has not yet created its tables
+        return []
     finally:
         db.close()
 

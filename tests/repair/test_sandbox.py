@@ -1,8 +1,9 @@
 """The sandbox that candidate code runs in: a private copy that never contains itself, writes that never land
 outside it, no network, the whole process tree ended, and a repair that refuses weaker isolation than asked for.
 
-The file-system and network guarantees need bubblewrap (installed by `.ci/run`); without it those tests are
-skipped and the refusal test shows what a user gets instead.
+The guarantees are tested under each way to full isolation (`mechanism`): bubblewrap (installed by `.ci/run`)
+and, forced by hiding bubblewrap, util-linux `unshare` with greenloop's namespace helper. A mechanism that cannot
+run on this machine is skipped, saying why; the refusal test shows what a user with neither gets.
 """
 
 from __future__ import annotations
@@ -25,8 +26,20 @@ from greenloop.repair.records import RepairStatus
 from greenloop.repair.sandbox import Sandbox
 from greenloop.run import contain
 
-needs_bubblewrap = pytest.mark.skipif(contain.bubblewrap() is None,
-                                      reason="bubblewrap is not installed or cannot run here")
+
+@pytest.fixture(params=["bubblewrap", "unshare"])
+def mechanism(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Full isolation by the mechanism named: bubblewrap, or the `unshare` fallback (forced by reporting
+    bubblewrap as unusable: only which real mechanism runs is chosen, nothing of it is faked)."""
+    if request.param == "bubblewrap":
+        if contain.bubblewrap() is None:
+            pytest.skip("bubblewrap is not installed or cannot run here")
+    else:
+        if not contain.unshare_namespaces():
+            pytest.skip("unshare cannot build the sandbox here: no unshare, or no mount and PID namespaces "
+                        "for this user (not root, and user namespaces forbidden)")
+        monkeypatch.setattr(contain, "bubblewrap", lambda: None)
+    return request.param
 
 
 def leftovers(folder: Path) -> list[Path]:
@@ -50,9 +63,8 @@ async def run_in(sandbox: Sandbox, test: str) -> list[Outcome]:
     return [r.outcome for r in run.results]
 
 
-@needs_bubblewrap
-async def test_writes_to_the_users_tree_home_and_elsewhere_do_not_land(make_project, tmp_path: Path,
-                                                                      temp: Path) -> None:
+async def test_writes_to_the_users_tree_home_and_elsewhere_do_not_land(make_project, tmp_path: Path, temp: Path,
+                                                                      mechanism: str) -> None:
     root = make_project({"lib.py": "X = 1\n"})
     home = Path.home()
     targets = [root / "planted.txt", root / "lib.py", home / "greenloop-planted.txt",
@@ -68,14 +80,13 @@ async def test_writes_to_the_users_tree_home_and_elsewhere_do_not_land(make_proj
             "        except OSError:\n"
             "            pass\n")
     with Sandbox(root) as sandbox:
-        assert sandbox.isolation.level == "full"
+        assert sandbox.isolation.level == "full" and sandbox.isolation.how.startswith(mechanism)
         assert await run_in(sandbox, test) == [Outcome.PASSED]
     assert (root / "lib.py").read_text() == before
     assert [t for t in targets if t.exists() and t.read_text() == "planted"] == []
 
 
-@needs_bubblewrap
-async def test_candidate_code_cannot_reach_a_server_on_this_machine(make_project, temp: Path) -> None:
+async def test_candidate_code_cannot_reach_a_server_on_this_machine(make_project, temp: Path, mechanism: str) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -96,7 +107,7 @@ async def test_candidate_code_cannot_reach_a_server_on_this_machine(make_project
 SLEEPER = b"sleep\x00617.25\x00"  # an argument no other process here has
 
 
-async def test_whatever_candidate_code_starts_ends_with_its_run(make_project, temp: Path) -> None:
+async def test_whatever_candidate_code_starts_ends_with_its_run(make_project, temp: Path, mechanism: str) -> None:
     """Candidate code may run in its own PID namespace: look for the process by its command line."""
     root = make_project({"lib.py": "X = 1\n"})
     test = ("import subprocess\n\n\ndef test_start():\n"
@@ -147,12 +158,14 @@ def builtin_loop(root: Path, minimum: str) -> RepairLoop:
     return RepairLoop(root, BuiltinProposer(), JudgeSettings(sys.executable, 60, "off", minimum), Budget(max_rounds=3))
 
 
-@needs_bubblewrap
-async def test_a_repair_says_which_isolation_it_ran_under_and_leaves_no_copy(tmp_path: Path, temp: Path) -> None:
+async def test_a_repair_says_which_isolation_it_ran_under_and_leaves_no_copy(tmp_path: Path, temp: Path,
+                                                                            mechanism: str) -> None:
+    """Also the end-to-end check that real pytest, with the project's interpreter and greenloop's plugin, runs
+    under each mechanism."""
     demo = copy_demo(tmp_path / "demo")
     result = await builtin_loop(demo, "full").run(demo / PRICING)
     assert result.status is RepairStatus.GREEN and result.targets == TARGETS
-    assert result.isolation.startswith("bubblewrap")
+    assert result.isolation.startswith(f"{mechanism}: ")
     assert leftovers(temp) == []
 
 
@@ -186,6 +199,7 @@ async def test_a_repair_refuses_to_run_candidates_with_less_isolation_than_asked
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     contain.bubblewrap.cache_clear()
+    contain.unshare_namespaces.cache_clear()
     contain.no_network.cache_clear()
     try:
         before = (demo / PRICING).read_text()
@@ -196,10 +210,11 @@ async def test_a_repair_refuses_to_run_candidates_with_less_isolation_than_asked
         assert (demo / PRICING).read_text() == before and leftovers(temp) == []
     finally:
         contain.bubblewrap.cache_clear()
+        contain.unshare_namespaces.cache_clear()
         contain.no_network.cache_clear()
 
 
-async def test_candidate_code_sees_no_credentials_in_its_environment(make_project, temp: Path,
+async def test_candidate_code_sees_no_credentials_in_its_environment(make_project, temp: Path, mechanism: str,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-planted-0123456789")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-planted")

@@ -92,7 +92,7 @@ async def run_bug(corpus: Path, bug: Bug, proposer_names: str, settings: config.
         root = prepare(corpus, bug, Path(scratch))
         proposer = build_proposer(proposer_names, settings)
         judge = JudgeSettings(sys.executable, settings.test_timeout, "off")
-        loop = RepairLoop(root, proposer, judge, budget)
+        loop = RepairLoop(root, proposer, judge, budget, secret_files=settings.secret_files)
         started = time.monotonic()
         result = await loop.run(root)
         seconds = time.monotonic() - started

@@ -146,6 +146,7 @@ class RepairEditor:
         self.apply_requests: list[types.ApplyWorkspaceEditParams] = []
         self.apply_times: list[float] = []
         self.created_tokens: list[Any] = []  # window/workDoneProgress/create, in order
+        self.hold_progress_create: asyncio.Event | None = None  # when set: answer create only once it is set
         self.stale_versions: list[tuple[str, int, int]] = []  # edits refused: (uri, edit's version, buffer's)
 
     # -- files and buffers --
@@ -271,8 +272,11 @@ def make_client(holder: dict[str, RepairEditor]) -> LanguageClient:
     """pytest-lsp's test client, with progress creation recorded and the code-action parsing fixed."""
     default_create = DEFAULT_CLIENT_FEATURES[types.WINDOW_WORK_DONE_PROGRESS_CREATE]
 
-    def create(client: LanguageClient, params: types.WorkDoneProgressCreateParams) -> None:
-        holder["editor"].created_tokens.append(params.token)
+    async def create(client: LanguageClient, params: types.WorkDoneProgressCreateParams) -> None:
+        editor = holder["editor"]
+        editor.created_tokens.append(params.token)
+        if editor.hold_progress_create is not None:
+            await editor.hold_progress_create.wait()
         return default_create(client, params)
 
     client = LanguageClient(converter_factory=default_converter)

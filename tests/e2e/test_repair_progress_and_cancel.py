@@ -92,3 +92,22 @@ async def test_the_cancel_command_stops_the_repair_and_a_new_repair_can_then_sta
     await editor.wait_for(lambda: len(editor.created_tokens) == 2, 10, "the new repair's progress")
     editor.cancel_progress(editor.created_tokens[1])
     await editor.wait_for(lambda: len(editor.progress_ends()) == 2, 15, "the end of the new repair")
+
+
+async def test_a_repair_cancelled_while_its_progress_bar_is_being_created_says_cancelled_and_frees_the_workspace(
+        tmp_path, repair_editor) -> None:
+    _, editor = await demo_editor(repair_editor, tmp_path)
+    editor.hold_progress_create = asyncio.Event()
+
+    assert await editor.repair() == {"started": True}
+    await editor.wait_for(lambda: editor.created_tokens, 10, "the progress creation request")
+    assert await editor.execute("greenloop.cancel") == {"cancelled": True}
+    editor.hold_progress_create.set()
+
+    await editor.wait_for(lambda: [m for m in editor.messages() if "cancelled" in m], 10, "the cancel message")
+    assert [m for m in editor.messages() if "cancelled" in m] == [
+        "greenloop repair cancelled: cancelled before the repair began"]
+    assert not [m for m in editor.messages() if "error" in m.lower()], editor.messages()
+    editor.hold_progress_create = None
+    assert await editor.repair() == {"started": True}
+    await editor.wait_for(lambda: editor.apply_requests, 90, "the next repair's applyEdit")

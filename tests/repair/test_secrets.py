@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from repairkit import BUGGY, FIX, MODEL, PRICING, in_turn, proposer, repair_loop, tree
+from repairkit import BUGGY, FIX, MODEL, PRICING, PROSE, in_turn, proposer, repair_loop, tree
 from stub_model import StubModel, search_replace
 
 from greenloop import config
@@ -25,7 +25,7 @@ from greenloop.repair.command import result_json
 from greenloop.repair.context import Context
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.localise import Place
-from greenloop.repair.records import FileEdit, Patch, RepairStatus, VerdictStatus
+from greenloop.repair.records import FileEdit, Patch, Proposal, RepairStatus, VerdictStatus
 from greenloop.repair.validate import problems
 
 KEY = "sk-planted-" + "7f3a9c0d" * 5
@@ -73,8 +73,8 @@ async def test_a_repair_given_an_api_key_writes_it_nowhere_and_shows_the_model_n
     events: list[tuple[str, dict[str, Any]]] = []
     ledger = Ledger(demo)
     try:
-        loop = repair_loop(demo, proposer(model, api_key=KEY), ledger=ledger)
-        loop.on_event = lambda kind, data: events.append((kind, data))
+        loop = repair_loop(demo, proposer(model, api_key=KEY), ledger=ledger,
+                           on_event=lambda kind, data: events.append((kind, data)))
         result = await loop.run(demo / PRICING)
     finally:
         ledger.close()
@@ -115,6 +115,75 @@ def test_the_cli_with_a_key_in_its_environment_prints_and_records_none_of_it(dem
     }) == []
 
 
+FILE_ONLY = "pg-" + "c0ffee42" * 4  # a value only a secret file holds: in no variable of any environment
+LEAKY_TEST = f'''from pathlib import Path
+
+from shop.pricing import apply_discount
+
+
+def test_discount_with_settings_in_the_message():
+    assert apply_discount(1000, 10) == 900, Path(".env").read_text()
+'''
+
+
+async def test_a_secret_a_failing_test_reads_from_a_secret_file_is_masked_in_everything_a_repair_hands_on(
+        demo: Path, stub, caplog: pytest.LogCaptureFixture) -> None:
+    """The sandbox copy keeps .env (the project's tests may need it), so a failure message can quote it."""
+    (demo / ".env").write_text(f"DATABASE_URL='postgres://app:{FILE_ONLY}@db/shop'\nDB_PASSWORD={FILE_ONLY}\n")
+    (demo / "tests" / "test_settings_message.py").write_text(LEAKY_TEST)
+    caplog.set_level(logging.DEBUG)
+    model = stub(in_turn(PROSE, FIX))
+    events: list[tuple[str, dict[str, Any]]] = []
+    ledger = Ledger(demo)
+    try:
+        loop = repair_loop(demo, proposer(model), ledger=ledger, on_event=lambda k, d: events.append((k, d)))
+        result = await loop.run(demo / PRICING)
+    finally:
+        ledger.close()
+
+    assert result.status is RepairStatus.GREEN, result.handoff
+    assert "tests/test_settings_message.py::test_discount_with_settings_in_the_message" in result.targets
+    assert "[redacted]" in model.calls[0].prompt  # the failure was shown, its secret masked
+    outputs = {**{f"request {call.number}": json.dumps(call.body) for call in model.calls},
+               "ledger": state_bytes(demo), "log": caplog.text, "events": repr(events),
+               "result": json.dumps(result_json(demo, result))}
+    assert [name for name, text in outputs.items()
+            if (FILE_ONLY.encode() if isinstance(text, bytes) else FILE_ONLY) in text] == []
+
+
+class EditsOf:
+    """A proposer that proposes one fixed patch: a search gone wrong, or a model that got a patch past its parser."""
+
+    name = "fixed"
+
+    def __init__(self, patch: Patch) -> None:
+        self.patch = patch
+
+    async def propose(self, context: Context) -> Proposal:
+        return Proposal(self.patch, self.name)
+
+
+async def test_a_refused_patch_is_recorded_without_its_edits_of_secret_files(demo: Path) -> None:
+    """The ledger keeps refused diffs to show what was tried; a secret file's new text is not among them."""
+    (demo / "deploy.cfg").write_text("token = old\n")
+    pricing = demo / PRICING
+    text = pricing.read_text()
+    patch = Patch([FileEdit(demo / "deploy.cfg", "token = old\n", f"token = {FILE_ONLY}\n"),
+                   FileEdit(pricing, text, text.replace(BUGGY, BUGGY + "  # touched"))])
+    ledger = Ledger(demo)
+    try:
+        loop = repair_loop(demo, EditsOf(patch), ledger=ledger, max_rounds=1, secret_files=["*.cfg"])
+        result = await loop.run(demo / PRICING)
+        [attempt] = ledger.attempts(result.repair_id)
+    finally:
+        ledger.close()
+
+    assert attempt["verdict"] == "invalid"
+    assert attempt["reason"].startswith("refused: deploy.cfg matches the secret_files pattern '*.cfg'")
+    assert "# touched" in attempt["diff"] and "deploy.cfg" not in attempt["diff"]
+    assert FILE_ONLY.encode() not in state_bytes(demo)
+
+
 # --- the parts ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rel, pattern", [
@@ -148,6 +217,15 @@ def test_the_context_leaves_out_secret_files_and_the_setting_decides_which_they_
     assert problems(demo, edit) == [
         "shop/keys_private.py matches the secret_files pattern '*_private.py': a repair never reads nor edits such "
         "a file; fix the code elsewhere"]
+
+
+def test_secret_files_yield_their_values_not_their_code() -> None:
+    from greenloop.repair.secrets import _line_value
+    assert [_line_value(line) for line in ["API_TOKEN=abcdef123456", 'export DB_URL="postgres://u:pw@h/db"',
+                                           "password: 'two words here'", "# KEY=commented-out-value",
+                                           "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "return compute(x, y)", "DEBUG=1"]] \
+        == ["abcdef123456", "postgres://u:pw@h/db", "two words here", None, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+            None, "1"]
 
 
 def test_the_secret_files_setting_defaults_and_rejects_a_bad_value_with_a_message() -> None:

@@ -158,11 +158,17 @@ class RepairController:
                               settings.sandbox)
         budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
         loop = RepairLoop(root, proposer, judge, budget, ledger,
-                          lambda kind, data: self._on_event(kind, data, budget.max_rounds))
-        result = RepairResult(status=RepairStatus.FAILED)
+                          lambda kind, data: self._on_event(kind, data, budget.max_rounds), settings.secret_files)
+        result = RepairResult(status=RepairStatus.FAILED, stop_reason="internal error (see the log)")
         try:
             await self._progress_begin(f"repairing {project.relpath(root, path)}")
-            result = await loop.run(path, tests)
+            result = await loop.run(path, tests)  # returns a result when cancelled
+        except asyncio.CancelledError:  # cancelled while the progress bar was being created: before any work
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            result = RepairResult(status=RepairStatus.CANCELLED, stop_reason="cancelled",
+                                  handoff="cancelled before the repair began")
         finally:
             ledger.close()
             self._progress_end(f"{result.status.value}: {result.stop_reason}")

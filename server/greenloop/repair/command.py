@@ -105,7 +105,8 @@ async def _run(root: Path, args: argparse.Namespace, settings: config.Settings, 
     judge_settings = JudgeSettings(interpreter.path, settings.test_timeout, settings.type_checker, settings.sandbox)
     budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
     ledger = Ledger(root)
-    loop = RepairLoop(root, proposer, judge_settings, budget, ledger, None if args.json else _progress)
+    loop = RepairLoop(root, proposer, judge_settings, budget, ledger, None if args.json else _progress,
+                      settings.secret_files)
     tests = None if args.tests == "auto" else [t.strip() for t in args.tests.split(",") if t.strip()]
     task = asyncio.ensure_future(loop.run(args.path, tests))
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, task.cancel)

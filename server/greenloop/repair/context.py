@@ -78,6 +78,8 @@ class Context:
     screen: ScreenFunction | None = None
     # Glob patterns of files never shown (None: what the project's pyproject.toml sets, see repair.secrets).
     secret_files: tuple[str, ...] | None = None
+    # Masks the credential values a repair knows of (environment, secret files) in whatever leaves the process.
+    redact: secrets.Redactor = field(default_factory=secrets.Redactor)
 
     def __post_init__(self) -> None:
         if self.secret_files is None:

@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,13 @@ class Stats:
     rejected: int
 
 
+Mask = Callable[[str], str]
+
+
+def _keep(text: str) -> str:
+    return text
+
+
 class LedgerUnreadable(sqlite3.DatabaseError):
     """The ledger file is not a database SQLite can read (garbage, cut short, a malformed page)."""
 
@@ -145,30 +153,33 @@ class Ledger:
         return self._write("INSERT INTO repairs (started, path, proposer, targets, failing_before) "
                            "VALUES (?, ?, ?, ?, ?)", (time.time(), path, proposer, json.dumps(targets), len(targets)))
 
-    def record(self, repair_id: int, attempt: Attempt, targets_total: int) -> None:
+    def record(self, repair_id: int, attempt: Attempt, targets_total: int, redact: Mask = _keep) -> None:
+        """`redact`: masks credential values in every text written (see repair.secrets)."""
         verdict, proposal = attempt.verdict, attempt.proposal
-        failures = [{"nodeid": f.nodeid, "outcome": f.outcome.value, "message": f.message[:2000]}
+        failures = [{"nodeid": f.nodeid, "outcome": f.outcome.value, "message": redact(f.message[:2000])}
                     for f in verdict.failures]
         self._write(
             "INSERT INTO attempts (repair_id, round, candidate, proposer, verdict, reason, hypothesis, diff, error, "
             "targets_passed, targets_total, regressions, type_errors, failures, tokens_in, tokens_out, cost, "
             "seconds, model_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (repair_id, attempt.round, attempt.candidate, proposal.proposer, verdict.status.value, verdict.reason,
-             proposal.hypothesis, attempt.diff, proposal.error, len(verdict.targets_passed), targets_total,
+            (repair_id, attempt.round, attempt.candidate, proposal.proposer, verdict.status.value,
+             redact(verdict.reason), redact(proposal.hypothesis), redact(attempt.diff),
+             redact(proposal.error) if proposal.error else None, len(verdict.targets_passed), targets_total,
              json.dumps(verdict.regressions), json.dumps(verdict.new_type_errors), json.dumps(failures),
              proposal.usage.tokens_in, proposal.usage.tokens_out, proposal.usage.cost, attempt.seconds,
              proposal.usage.seconds),
         )
 
-    def finish(self, repair_id: int, result: RepairResult) -> None:
+    def finish(self, repair_id: int, result: RepairResult, redact: Mask = _keep) -> None:
         caught = sum(1 for a in result.attempts if a.verdict.regressions or a.verdict.new_type_errors)
         self._write(
             "UPDATE repairs SET finished=?, status=?, stop_reason=?, rounds=?, candidates=?, failing_after=?, "
             "regressions_caught=?, tokens_in=?, tokens_out=?, cost=?, seconds=?, model_seconds=?, patch=?, "
             "handoff=? WHERE id=?",
-            (time.time(), result.status.value, result.stop_reason, result.rounds, result.candidates,
+            (time.time(), result.status.value, redact(result.stop_reason), result.rounds, result.candidates,
              result.targets_failing_after, caught, result.usage.tokens_in, result.usage.tokens_out,
-             result.usage.cost, result.seconds, result.usage.seconds, result.diff, result.handoff, repair_id),
+             result.usage.cost, result.seconds, result.usage.seconds, redact(result.diff), redact(result.handoff),
+             repair_id),
         )
 
     def set_user_action(self, repair_id: int, action: str) -> None:

@@ -4,6 +4,9 @@ merely the last one, and a handoff note when it is not green.
 
 Stop rules: green; the round cap; the token or money budget; the wall-clock timeout; stuck (the same failure
 signature twice in a row); a proposer that cannot go on (model unreachable); cancellation.
+
+Everything the loop hands on (the context a proposer sees, ledger rows, events, the result) has credential values
+masked (see repair.secrets); a refused patch's diff is recorded without its edits of secret files.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from greenloop import project
-from greenloop.repair import validate
+from greenloop.repair import secrets, validate
 from greenloop.repair.baseline import BaselineError, establish
 from greenloop.repair.context import Context
 from greenloop.repair.handoff import handoff_note
@@ -25,7 +28,7 @@ from greenloop.repair.judge import Baseline, JudgeSettings, judge
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.localise import localise
 from greenloop.repair.propose.base import Proposer
-from greenloop.repair.records import (Attempt, Proposal, RepairResult, RepairStatus, Usage, Verdict,
+from greenloop.repair.records import (Attempt, Patch, Proposal, RepairResult, RepairStatus, Usage, Verdict,
                                       VerdictStatus)
 from greenloop.repair.sandbox import Sandbox
 from greenloop.repair.screen import Screener
@@ -44,14 +47,21 @@ class Budget:
 
 class RepairLoop:
     def __init__(self, root: Path, proposer: Proposer, judge_settings: JudgeSettings, budget: Budget,
-                 ledger: Ledger | None = None, on_event: Event | None = None) -> None:
+                 ledger: Ledger | None = None, on_event: Event | None = None,
+                 secret_files: Sequence[str] | None = None) -> None:
+        """`secret_files`: the patterns in force (the editor's settings included); None: the project's own."""
         self.root = root.resolve()
         self.proposer = proposer
         self.settings = judge_settings
         self.budget = budget
         self.ledger = ledger
-        self.on_event = on_event or (lambda kind, data: None)
+        self._on_event = on_event or (lambda kind, data: None)
+        self.secret_files = tuple(secrets.configured(self.root) if secret_files is None else secret_files)
+        self.redact = secrets.Redactor.gather()  # with the secret files' values once the run starts
         self._tests: validate.TestSide | None = None  # what counts as test code here, built once per loop
+
+    def on_event(self, kind: str, data: dict[str, Any]) -> None:
+        self._on_event(kind, {k: self.redact(v) if isinstance(v, str) else v for k, v in data.items()})
 
     async def run(self, path: Path, tests: list[str] | None = None) -> RepairResult:
         """Repair the failing tests relevant to `path` (or the named `tests`). Cancellation returns a result."""
@@ -60,6 +70,8 @@ class RepairLoop:
         repair_id = None
         # A file outside any project (a scratch file in /tmp) is repaired alone: its folder is not copied.
         alone = None if project.find_project_root(path) else [path]
+        found = await asyncio.to_thread(secrets.file_values, self.root, self.secret_files)
+        self.redact = self.redact.also(secrets.Redactor.of(found))
         try:
             sandbox = await asyncio.to_thread(Sandbox, self.root, alone)
         except OSError as exc:
@@ -106,7 +118,7 @@ class RepairLoop:
             result.seconds = time.monotonic() - started
             self._conclude(result)
             if self.ledger is not None and repair_id is not None:
-                self.ledger.finish(repair_id, result)
+                self.ledger.finish(repair_id, result, self.redact)
             self.on_event("done", {"status": result.status.value, "stop_reason": result.stop_reason})
         return result
 
@@ -134,7 +146,7 @@ class RepairLoop:
                                     "failing": result.targets_failing_after, "cost": result.usage.cost})
             context = Context(self.root, failures, places, list(result.attempts), round_number,
                               self.budget.max_rounds, results=baseline.run.results if baseline.run else [],
-                              screen=screener.screen)
+                              screen=screener.screen, secret_files=self.secret_files, redact=self.redact)
             attempt_started = time.monotonic()
             proposal = await self._propose(context, started)
             result.usage.add(proposal.usage)
@@ -144,7 +156,7 @@ class RepairLoop:
                               time.monotonic() - attempt_started)
             result.attempts.append(attempt)
             if self.ledger is not None and result.repair_id is not None:
-                self.ledger.record(result.repair_id, attempt, len(baseline.targets))
+                self.ledger.record(result.repair_id, attempt, len(baseline.targets), self.redact)
             best = self._best(result.attempts)
             result.targets_failing_after = (len(best.verdict.targets_failed) if best else len(baseline.targets))
             self.on_event("candidate", {"round": round_number, "candidate": result.candidates,
@@ -185,12 +197,13 @@ class RepairLoop:
                            reason=f"no usable patch: {proposal.error or 'the proposer returned nothing'}"), ""
         if self._tests is None:
             self._tests = validate.TestSide(self.root)
-        refused = validate.problems(self.root, proposal.patch, tests=self._tests)
-        diff = proposal.patch.diff(self.root)
+        refused = validate.problems(self.root, proposal.patch, self.secret_files, tests=self._tests)
         if refused:
+            shown = Patch([e for e in proposal.patch.edits
+                           if not secrets.secret_pattern(self.root, e.path, self.secret_files)])
             return Verdict(VerdictStatus.INVALID, [], list(baseline.targets), failures=failed,
-                           reason="refused: " + "; ".join(refused)), diff
-        return await judge(sandbox, baseline, proposal.patch, self.settings), diff
+                           reason="refused: " + "; ".join(refused)), shown.diff(self.root)
+        return await judge(sandbox, baseline, proposal.patch, self.settings), proposal.patch.diff(self.root)
 
     def _over_budget(self, usage: Usage, started: float) -> str | None:
         if self.budget.tokens is not None and usage.tokens_in + usage.tokens_out >= self.budget.tokens:
@@ -222,3 +235,4 @@ class RepairLoop:
                                         if a.verdict.regressions or a.verdict.new_type_errors)
         if not result.handoff:
             result.handoff = handoff_note(self.root, result, best)
+        result.handoff, result.stop_reason = self.redact(result.handoff), self.redact(result.stop_reason)

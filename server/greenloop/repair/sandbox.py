@@ -58,8 +58,11 @@ def _ignorer(scratch: Path):  # noqa: ANN202 - shutil.copytree's callback
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         base = Path(directory)
-        return {n for n in names if project.is_skipped_dir(n) or (base / n / "pyvenv.cfg").exists()
-                or (n.startswith(SCRATCH_PREFIXES) and (base / n).is_dir()) or (base / n).resolve() in (scratch, temp)}
+        # Folder names only: a file named like an environment folder (`.env`) is the project's, and its tests may
+        # read it (what they print is masked, see repair.secrets).
+        return {n for n in names
+                if ((project.is_skipped_dir(n) or n.startswith(SCRATCH_PREFIXES)) and (base / n).is_dir())
+                or (base / n / "pyvenv.cfg").exists() or (base / n).resolve() in (scratch, temp)}
 
     return ignore
 

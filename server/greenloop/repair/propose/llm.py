@@ -73,9 +73,10 @@ class LLMProposer:
         self.settings = settings
         self.name = f"llm:{settings.model}"
 
-    async def _call(self, model: str, messages: list[dict[str, str]], usage: Usage) -> str:
+    async def _call(self, model: str, messages: list[dict[str, str]], usage: Usage,
+                    known: secrets.Redactor) -> str:
         llm = await asyncio.to_thread(litellm)  # the first import takes seconds: never on the event loop
-        redact = secrets.Redactor.gather(self.settings.api_key)
+        redact = secrets.Redactor.gather(self.settings.api_key).also(known)
         messages = [{**m, "content": redact(m["content"])} for m in messages]
         kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": self.settings.timeout,
                                   "max_tokens": self.settings.max_tokens, "temperature": self.settings.temperature,
@@ -131,13 +132,14 @@ class LLMProposer:
         try:
             if self.settings.critic_model:
                 hypothesis = await self._call(self.settings.critic_model,
-                                              [{"role": "user", "content": prompts.render("critique", fields)}], usage)
+                                              [{"role": "user", "content": prompts.render("critique", fields)}], usage,
+                                              context.redact)
                 critique = f"## A reviewer's root-cause hypothesis\n{hypothesis.strip()}\n"
             messages = [
                 {"role": "system", "content": prompts.load("system")},
                 {"role": "user", "content": prompts.render("repair", {**fields, "critique": critique})},
             ]
-            reply = await self._call(self.settings.model, messages, usage)
+            reply = await self._call(self.settings.model, messages, usage, context.redact)
         except ModelError as exc:
             return Proposal(None, self.name, error=str(exc), fatal=True, usage=usage)
         except ReplyTooLong as exc:

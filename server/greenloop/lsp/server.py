@@ -334,7 +334,7 @@ def hover(ls: GreenloopServer, params: types.HoverParams) -> types.Hover | None:
 
 
 def _argument(args: tuple[Any, ...]) -> dict[str, Any]:
-    return args[0] if args and isinstance(args[0], Mapping) else {}
+    return dict(args[0]) if args and isinstance(args[0], Mapping) else {}
 
 
 @server.command("greenloop.repair")

@@ -98,7 +98,9 @@ def parse_search_replace(reply: str) -> list[Block]:
 
 def _diff_bodies(reply: str) -> list[str]:
     """The text of each ```diff fence; a reply that is nothing but a diff counts as one."""
-    bodies, current, inside = [], [], False
+    bodies: list[str] = []
+    current: list[str] = []
+    inside = False
     for line in reply.splitlines(keepends=True):
         if not inside and DIFF_FENCE.match(line):
             inside, current = True, []

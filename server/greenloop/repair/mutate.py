@@ -147,7 +147,7 @@ def _operands(node: Node) -> Iterator[Mutation]:
         if left is None or right is None or op is None:
             return
         if op.type in ("-", "/", "//", "%", "**", "<<", ">>"):
-            between = node.text[left.end_byte - node.start_byte:right.start_byte - node.start_byte].decode()
+            between = (node.text or b"")[left.end_byte - node.start_byte:right.start_byte - node.start_byte].decode()
             yield Mutation(node.start_byte, node.end_byte, f"{_text(right)}{between}{_text(left)}", "arithmetic",
                            f"swap the operands of `{_text(node)}`", 2.1)
         for operand in (left, right):
@@ -239,7 +239,7 @@ def _arguments(node: Node) -> Iterator[Mutation]:
                                                                     "dictionary_splat", "comment")]
     for a, b in zip(positional, positional[1:]):
         # Replace the span from a to b with b's text, the separator, and a's text.
-        between = node.text[a.end_byte - node.start_byte:b.start_byte - node.start_byte].decode()
+        between = (node.text or b"")[a.end_byte - node.start_byte:b.start_byte - node.start_byte].decode()
         yield Mutation(a.start_byte, b.end_byte, f"{_text(b)}{between}{_text(a)}", "swapped-arguments",
                        f"swap `{_text(a)}` and `{_text(b)}`", 1.6)
 

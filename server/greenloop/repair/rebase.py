@@ -9,6 +9,7 @@ sandbox, since the surrounding code changed; only then may it be offered. Otherw
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 
 from greenloop import project
@@ -39,7 +40,7 @@ def rebase(root: Path, patch: Patch, current: dict[Path, str]) -> Patch | None:
             new = "".join(before[lo:i1] + after[j1:j2] + before[i2:hi])
             blocks.append(edits.Block(str(edit.path.relative_to(root)), old, new))
         try:
-            applied = edits.apply(root, blocks, lambda _path, text=now: text)
+            applied = edits.apply(root, blocks, functools.partial(_same, now))
         except edits.EditError:
             return None
         rebased.extend(FileEdit(e.path, now, e.after) for e in applied.edits)
@@ -79,3 +80,6 @@ async def recheck(root: Path, patch: Patch, targets: list[str], python: str, tim
         sandbox.close()
 
 
+def _same(text: str, _path: Path) -> str:
+    """The reader `edits.apply` gets: the file's current text, whatever path it asks for."""
+    return text

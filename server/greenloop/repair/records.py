@@ -25,7 +25,7 @@ class Patch:
 
     def diff(self, root: Path) -> str:
         """A unified diff with paths relative to the project root (`a/...`, `b/...`)."""
-        chunks = []
+        chunks: list[str] = []
         for edit in self.edits:
             rel = edit.path.relative_to(root).as_posix() if edit.path.is_relative_to(root) else edit.path.as_posix()
             chunks.extend(difflib.unified_diff(

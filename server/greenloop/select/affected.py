@@ -83,7 +83,8 @@ def most_focused(store: CoverageStore | None, nodeids: Iterable[str]) -> list[st
     if store is None:
         return []
     breadth = store.breadth(nodeids)
-    chosen, spent = [], 0.0
+    chosen: list[str] = []
+    spent = 0.0
     for nodeid in sorted(breadth, key=lambda n: (breadth[n], n)):
         if len(chosen) >= FOCUSED_MAX or (chosen and spent + breadth[nodeid][1] > FOCUSED_BUDGET):
             break

@@ -24,7 +24,7 @@ from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.propose.builtin import BuiltinProposer
 from greenloop.repair.records import RepairStatus
 from greenloop.repair.sandbox import Sandbox
-from greenloop.run import contain
+from greenloop.run import contain, process_cap
 
 
 @pytest.fixture(params=["bubblewrap", "unshare"])
@@ -102,6 +102,36 @@ async def test_candidate_code_cannot_reach_a_server_on_this_machine(make_project
             listener.accept()
     finally:
         listener.close()
+
+
+FORK_FOREVER = """import subprocess
+
+
+def test_fork_forever():
+    children = []
+    try:
+        while len(children) < 2000:
+            children.append(subprocess.Popen(["sleep", "30"]))
+    except OSError as exc:
+        print("stopped by", type(exc).__name__)
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    assert len(children) < PROCESS_LIMIT, len(children)
+"""
+
+
+async def test_candidate_code_that_forks_without_end_meets_the_process_cap(make_project, temp: Path,
+                                                                          mechanism: str) -> None:
+    root = make_project({"lib.py": "X = 1\n"})
+    with Sandbox(root) as sandbox:
+        if "at most" not in sandbox.isolation.how:
+            pytest.skip(f"no pids cgroup can be made here: {sandbox.isolation.how}")
+        cgroup = sandbox._cap.path if sandbox._cap else None
+        test = FORK_FOREVER.replace("PROCESS_LIMIT", str(process_cap.PROCESS_LIMIT))
+        assert await run_in(sandbox, test) == [Outcome.PASSED]
+    assert cgroup is not None and not cgroup.exists(), "the sandbox's cgroup outlived it"
 
 
 SLEEPER = b"sleep\x00617.25\x00"  # an argument no other process here has

@@ -9,7 +9,8 @@ the next one. Test runs get:
 - the strongest isolation that works here (see `greenloop.run.contain`): with bubblewrap, the whole file system
   read-only but the sandbox's folder, a private /tmp and home, no network; reported in `isolation`, and a repair
   refuses to run candidates with less than the `sandbox` setting asks for;
-- CPU-time, memory and file-size limits (`prlimit`), on top of the per-test timeout, and a killed process tree.
+- CPU-time, memory and file-size limits (`prlimit`) and a cap on processes (a pids cgroup where one can be made,
+  see `greenloop.run.process_cap`), on top of the per-test timeout, and a killed process tree.
 Results are mapped back to the original paths, so diagnostics and prompts never mention the copy.
 """
 
@@ -26,7 +27,7 @@ from greenloop import project
 from greenloop.records import Frame, RunResult, Selection, TestResult
 from greenloop.repair import secrets
 from greenloop.repair.records import Patch
-from greenloop.run import contain
+from greenloop.run import contain, process_cap
 from greenloop.run.pytest_runner import PLUGIN_DIR, run_tests
 
 FILE_SIZE_LIMIT = 512 * 1024 * 1024
@@ -75,6 +76,7 @@ class Sandbox:
         if parent is None:
             raise OSError(f"no folder outside {self.root} to make the sandbox copy in")
         self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-sandbox-", dir=parent))
+        self._cap = process_cap.make()
         self.copy = self._scratch / (self.root.name or "root")
         self.runs = self._scratch / "runs"  # report files: inside the sandbox's writable folder
         try:
@@ -95,7 +97,9 @@ class Sandbox:
 
     @property
     def isolation(self) -> contain.Isolation:
-        return contain.sandbox([self._scratch], [], self.copy)[1]
+        isolation = contain.sandbox([self._scratch], [], self.copy)[1]
+        cap = self._cap.how if self._cap else "no cap on processes (no pids cgroup can be made here)"
+        return dataclasses.replace(isolation, how=f"{isolation.how}; {cap}")
 
     def wrapper(self, python: str, timeout: float) -> list[str]:
         """Limits, no credentials in the environment, then the isolation: the prefix for every command run
@@ -104,7 +108,7 @@ class Sandbox:
         prefix, _ = contain.sandbox([self._scratch], [*contain.interpreter_folders(python), PLUGIN_DIR], self.copy)
         unset = [arg for name in sorted(os.environ) if secrets.CREDENTIAL_NAME.search(name) for arg in ("-u", name)]
         scrub = [shutil.which("env") or "/usr/bin/env", *unset] if unset else []
-        return [*_limits(timeout), *scrub, *prefix]
+        return [*_limits(timeout), *scrub, *(self._cap.prefix() if self._cap else []), *prefix]
 
     def inside(self, path: Path) -> Path:
         """The copy's counterpart of a project path (symlinks are not followed: a link is copied as a link)."""
@@ -165,6 +169,8 @@ class Sandbox:
 
     def close(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._cap is not None:
+            self._cap.close()
 
     def __enter__(self) -> Sandbox:
         return self

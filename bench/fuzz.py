@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
-from fuzzkit import Fuzzer, Step, cases, demo_workspace  # noqa: E402
+from fuzzkit import Fuzzer, Step, cases  # noqa: E402
+from rawclient import demo_workspace  # noqa: E402
 
 BATCH = 20  # examples per hypothesis run; each run gets its own seed, so a long run never repeats itself
 

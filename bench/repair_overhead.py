@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from stub_model import Call, Reply, StubModel, search_replace  # noqa: E402
 
-from greenloop.repair.judge import JudgeSettings  # noqa: E402
-from greenloop.repair.loop import Budget, RepairLoop  # noqa: E402
-from greenloop.repair.propose.llm import LLMProposer, LLMSettings, litellm  # noqa: E402
+from greenloop import config  # noqa: E402
+from greenloop.repair.propose.llm import litellm  # noqa: E402
+from greenloop.repair.session import RepairSetup  # noqa: E402
 
 OLD = "    return total_cents - total_cents * percent // 10"
 DIVISORS = {1: "// 1000", 2: "// 50", 3: "// 100"}
@@ -46,9 +46,9 @@ async def one_repair(stub: StubModel, checker: str) -> dict:
         root = Path(scratch) / "demo"
         shutil.copytree(REPO / "examples" / "demo", root)
         events: list[tuple[float, str]] = []
-        loop = RepairLoop(root, LLMProposer(LLMSettings("openai/gpt-4o-mini", api_base=stub.api_base)),
-                          JudgeSettings(sys.executable, 60, checker), Budget(max_rounds=3),
-                          on_event=lambda kind, data: events.append((time.monotonic(), kind)))
+        settings = config.Settings(model="openai/gpt-4o-mini", api_base=stub.api_base, type_checker=checker)
+        loop = RepairSetup(root, settings, sys.executable).loop(
+            on_event=lambda kind, data: events.append((time.monotonic(), kind)))
         started = time.monotonic()
         result = await loop.run(root / "shop" / "pricing.py")
         first_round = next(at for at, kind in events if kind == "round")

@@ -24,9 +24,7 @@ from typing import Any
 
 from greenloop import config
 from greenloop.records import Selection
-from greenloop.repair.command import build_proposer
-from greenloop.repair.judge import JudgeSettings
-from greenloop.repair.loop import Budget, RepairLoop
+from greenloop.repair.session import RepairSetup
 from greenloop.run.pytest_runner import run_tests
 
 
@@ -87,12 +85,10 @@ async def hidden_tests_pass(corpus: Path, bug: Bug, root: Path, timeout: float) 
     return bool(run.results) and not run.failures and run.problem is None
 
 
-async def run_bug(corpus: Path, bug: Bug, proposer_names: str, settings: config.Settings, budget: Budget) -> Outcome:
+async def run_bug(corpus: Path, bug: Bug, proposer_names: str, settings: config.Settings) -> Outcome:
     with tempfile.TemporaryDirectory(prefix=f"greenloop-bench-{bug.id}-") as scratch:
         root = prepare(corpus, bug, Path(scratch))
-        proposer = build_proposer(proposer_names, settings)
-        judge = JudgeSettings(sys.executable, settings.test_timeout, "off")
-        loop = RepairLoop(root, proposer, judge, budget, secret_files=settings.secret_files)
+        loop = RepairSetup(root, settings, sys.executable, proposer_names).loop()
         started = time.monotonic()
         result = await loop.run(root)
         seconds = time.monotonic() - started
@@ -169,12 +165,13 @@ def bench_command(args: argparse.Namespace) -> int:
     if not bugs:
         print(f"greenloop: no bugs found in {args.corpus}/bugs", file=sys.stderr)
         return 2
-    settings = config.Settings(model=args.model, api_base=args.api_base, type_checker="off")
-    budget = Budget(max_rounds=args.max_rounds, seconds=args.timeout)
+    # No type checker: the corpus is judged by its tests. No money or token cap: bugs are compared by rounds.
+    settings = config.Settings(model=args.model, api_base=args.api_base, type_checker="off",
+                               max_rounds=args.max_rounds, repair_timeout=args.timeout)
     outcomes = []
     print(f"{'bug':<32} {'kind':<12} {'status':<14} {'correct':<8} {'cands':>6} {'secs':>7}")
     for bug in bugs:
-        outcome = asyncio.run(run_bug(args.corpus, bug, args.proposer, settings, budget))
+        outcome = asyncio.run(run_bug(args.corpus, bug, args.proposer, settings))
         outcomes.append(outcome)
         correct = "-" if outcome.correct is None else ("yes" if outcome.correct else "WRONG")
         print(f"{bug.id:<32} {bug.kind:<12} {outcome.status:<14} {correct:<8} {outcome.candidates:>6} "

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from fuzzkit import Fuzzer, Step, cases, demo_workspace
+from fuzzkit import Fuzzer, Step, cases
+from rawclient import demo_workspace
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Whatever a client sends, the server answers, stays in sync, keeps dialogs for the user, and starts no work
-where no project is: each behaviour driven through the real `greenloop serve`, in raw bytes (tests/fuzzkit.py)."""
+where no project is: each behaviour driven through the real `greenloop serve`, in raw bytes (tests/rawclient.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzkit import PRICING, Server, demo_workspace, frame
+from rawclient import PRICING, Server, demo_workspace, frame
 
 HOVER = "textDocument/hover"
 

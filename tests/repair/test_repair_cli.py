@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -100,20 +101,37 @@ def test_apply_writes_nothing_unless_the_patch_is_green(demo: Path, stub) -> Non
     assert tree(demo) == before
 
 
-def test_apply_never_overwrites_a_file_that_changed_during_the_repair(demo: Path, stub) -> None:
-    """The person edits shop/pricing.py while the green candidate is being judged: the patch is not applied and
-    their edit survives."""
-    pricing = demo / PRICING
-    edited = pricing.read_text() + "\n# the person's own edit, made during the repair\n"
+def _edit_during_the_repair(path: Path, text: str) -> Callable[[Call], Reply]:
+    """A model that fixes the bug, while the person writes `text` into `path` a moment after the proposer read it."""
 
     def script(call: Call) -> Reply:
-        threading.Timer(1.0, pricing.write_text, [edited]).start()  # after the proposer has read the file
+        threading.Timer(1.0, path.write_text, [text]).start()
         return Reply(FIX)
 
-    model = stub(script)
+    return script
+
+
+def test_apply_rebases_onto_an_edit_made_during_the_repair_elsewhere_in_the_file(demo: Path, stub) -> None:
+    """The person edits shop/pricing.py while the green candidate is being judged, away from the fixed line: the
+    patch is carried over to their text, re-checked, and applied; their edit survives beside the fix."""
+    pricing = demo / PRICING
+    edited = pricing.read_text() + "\n# the person's own edit, made during the repair\n"
+    model = stub(_edit_during_the_repair(pricing, edited))
+
     done = greenloop("repair", PRICING, *model_flags(model), "--apply", cwd=demo)
 
-    assert "shop/pricing.py changed since the repair started; not applied" in done.stderr
+    assert "greenloop: patch applied" in done.stderr, done.stderr
+    assert pricing.read_text() == edited.replace(BUGGY, FIXED)
+
+
+def test_apply_never_overwrites_an_edit_of_the_lines_the_patch_changes(demo: Path, stub) -> None:
+    pricing = demo / PRICING
+    edited = pricing.read_text().replace(BUGGY, BUGGY + "  # the person looked at this line too")
+    model = stub(_edit_during_the_repair(pricing, edited))
+
+    done = greenloop("repair", PRICING, *model_flags(model), "--apply", cwd=demo)
+
+    assert "greenloop: not applied: the lines it changes were edited since the repair began" in done.stderr
     assert "patch applied" not in done.stderr
     assert pricing.read_text() == edited
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import itertools
 import logging
 import sqlite3
 import time
@@ -27,13 +26,11 @@ from lsprotocol import types
 from greenloop import project
 from greenloop.lsp.convert import uri
 from greenloop.lsp.workspace_edit import landed, workspace_edit
-from greenloop.repair.command import build_proposer
-from greenloop.repair.judge import JudgeSettings
+from greenloop.repair import handover
 from greenloop.repair.ledger import Ledger
-from greenloop.state import state_dir
-from greenloop.repair.loop import Budget, RepairLoop
-from greenloop.repair.rebase import rebase, recheck
 from greenloop.repair.records import FileEdit, Patch, RepairResult, RepairStatus
+from greenloop.repair.session import RepairSetup
+from greenloop.state import state_dir
 
 if TYPE_CHECKING:
     from greenloop.lsp.server import GreenloopServer
@@ -42,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERIFY_SECONDS = 3.0  # how long after answering `applied: true` an editor may take to show the change
-REBASE_TRIES = 3  # rebase-and-recheck rounds while the user keeps typing, before the fix is refused
 
 
 @dataclass
@@ -141,12 +137,7 @@ class RepairController:
 
     async def _run(self, path: Path, tests: list[str] | None) -> None:
         root = self.session.root
-        settings = self.session.engine.settings
-        try:
-            proposer = build_proposer("auto", settings)
-        except ValueError as exc:
-            self.server.show("error", f"greenloop: {exc}")
-            return
+        setup = self._setup()
         try:
             ledger = Ledger(root)
         except (sqlite3.Error, OSError) as exc:
@@ -154,11 +145,13 @@ class RepairController:
             return
         if ledger.notice:
             self.server.show("warning", f"greenloop: {ledger.notice}")
-        judge = JudgeSettings(self.session.engine.interpreter.path, settings.test_timeout, settings.type_checker,
-                              settings.sandbox)
-        budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
-        loop = RepairLoop(root, proposer, judge, budget, ledger,
-                          lambda kind, data: self._on_event(kind, data, budget.max_rounds), settings.secret_files)
+        max_rounds = setup.budget.max_rounds
+        try:
+            loop = setup.loop(ledger, lambda kind, data: self._on_event(kind, data, max_rounds))
+        except ValueError as exc:
+            ledger.close()
+            self.server.show("error", f"greenloop: {exc}")
+            return
         result = RepairResult(status=RepairStatus.FAILED, stop_reason="internal error (see the log)")
         try:
             await self._progress_begin(f"repairing {project.relpath(root, path)}")
@@ -236,9 +229,6 @@ class RepairController:
         except OSError:
             return None
 
-    def _current_texts(self, patch: Patch) -> dict[Path, str]:
-        return {e.path: self._text_now(e.path) or "" for e in patch.edits}
-
     async def apply(self, annotate: bool | None = None) -> dict[str, Any]:
         """Send the waiting fix as a workspace/applyEdit, after making sure it fits the text as it is now, and
         count it as applied only once the text shows it: the client's `applied: true` alone proves nothing."""
@@ -254,7 +244,7 @@ class RepairController:
             self._applying = False
 
     async def _apply(self, fix: Fix, annotate: bool | None) -> dict[str, Any]:
-        patch = await self._fit_to_current_text(fix)
+        patch = await handover.fit(self._setup(), fix.patch, fix.result.targets, self._text_now)
         if isinstance(patch, str):
             message = f"greenloop: the fix was not applied: {patch}. The patch stays available (greenloop.showPatch)."
             self.server.show("warning", message)
@@ -287,27 +277,8 @@ class RepairController:
         self._watch(fix, True)
         return {"applied": True, "reason": None}
 
-    async def _fit_to_current_text(self, fix: Fix) -> Patch | str:
-        """The fix as it applies to the text as it is now, or why it cannot be offered. A rebased fix is re-checked
-        in a sandbox, which takes a while; the text is compared again afterwards, and what changed meanwhile is
-        rebased and re-checked in turn, so the edit is never made for text older than the editor's."""
-        patch = fix.patch
-        for attempt in itertools.count():
-            current = self._current_texts(patch)
-            if all(current[e.path] == e.before for e in patch.edits):
-                return patch
-            if attempt == REBASE_TRIES:
-                return "the file kept changing while the fix was re-checked against it"
-            rebased = rebase(self.session.root, patch, current)
-            if rebased is None:
-                return "the lines it changes were edited since the repair began"
-            settings = self.session.engine.settings
-            reason = await recheck(self.session.root, rebased, fix.result.targets,
-                                   self.session.engine.interpreter.path, settings.test_timeout, settings.sandbox)
-            if reason is not None:
-                return reason
-            patch = rebased
-        raise AssertionError("unreachable")
+    def _setup(self) -> RepairSetup:
+        return RepairSetup(self.session.root, self.session.engine.settings, self.session.engine.interpreter.path)
 
     async def _wait_until_landed(self, patch: Patch) -> list[Path]:
         """The files whose text does not show the patch within VERIFY_SECONDS: an editor may report its change

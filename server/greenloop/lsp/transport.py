@@ -4,8 +4,8 @@ pygls 2.1.1 trusts its input: a `Content-Length` larger than its body makes it w
 next messages (alive, but deaf); a body that is not JSON or a request whose params do not structure is shown in an
 "Error in server" dialog and never answered, so the client waits forever. Here:
 
-- `Framer` (pure: bytes in, events out) cuts frames and repairs what it can: a wrong `Content-Length` is corrected
-  from where the JSON value really ends, garbage is skipped up to the next `Content-Length:` header.
+- `framing.Framer` (pure: bytes in, events out) cuts frames and repairs what it can: a wrong `Content-Length` is
+  corrected from where the JSON value really ends, garbage is skipped up to the next `Content-Length:` header.
 - `Protocol` answers what it cannot handle with the right JSON-RPC error (-32700 parse error, -32600 invalid
   request, -32601 unknown method, -32602 invalid params, -32002 not initialized); bad notifications go to the log.
 - `serve_stdio` runs them over stdin, read by a thread of its own (pygls' pool is shared with handlers). If stdin
@@ -19,10 +19,8 @@ import asyncio
 import json
 import logging
 import os
-import re
 import threading
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO
 
 import cattrs
@@ -31,182 +29,12 @@ from pygls.io_ import StdoutWriter
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 
+from greenloop.lsp.framing import Event, Framer, Skipped, Unparsable
+
 log = logging.getLogger(__name__)
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, NOT_INITIALIZED = -32700, -32600, -32601, -32602, -32002
-MAX_BODY = 256 * 2**20  # a larger Content-Length is a corrupt header, not a message
 GRACE = 0.3  # seconds of silence after which an incomplete frame is judged with what has arrived
-_LENGTH_LINE = re.compile(rb"content-length[ \t]*:([^\r\n]*)\r?\n", re.IGNORECASE)
-# A header that can follow a lying frame. It never matches inside valid JSON: a string cannot hold a raw newline
-# and `Content-Length` outside a string is not JSON, so finding it inside a "body" proves the body is over.
-_NEXT_HEADER = re.compile(rb"content-length[ \t]*:[ \t]*\d+[ \t]*\r?\n", re.IGNORECASE)
-_OTHER_HEADER = re.compile(rb"[A-Za-z0-9-]+[ \t]*:[^\r\n]*\r?\n")
-_DECODER = json.JSONDecoder()
-
-
-# -- framing ----------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Message:
-    """A parsed JSON value; `problem` says how its frame was broken when it had to be repaired."""
-
-    value: Any
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
-class Unparsable:
-    """A frame whose body is not JSON: answered with a parse error."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """Bytes that were no message at all (dropped while looking for the next header)."""
-
-    reason: str
-
-
-Event = Message | Unparsable | Skipped
-
-
-def _first_value(data: bytes | bytearray) -> tuple[Any, int] | None:
-    """The first complete JSON value in `data` (after whitespace) and the byte offset just past it, else None."""
-    text = bytes(data).decode("utf-8", "surrogateescape")
-    try:
-        value, end = _DECODER.raw_decode(text, len(text) - len(text.lstrip()))
-    except (ValueError, RecursionError):
-        return None
-    return value, len(text[:end].encode("utf-8", "surrogateescape"))
-
-
-class Framer:
-    """Cuts `Content-Length`-framed messages out of a byte stream, and finds its way back after a bad frame."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._length: int | None = None  # the body length being read; None while reading headers
-        self._unknown = ""  # why the length is unknown (a bad header): the body is wherever its JSON ends
-        self._scanned = 0  # how much of the body part of the buffer was searched for a next header already
-        self._skipped = 0
-        self._note: str | None = None  # what was wrong with a frame that could still be read
-
-    @property
-    def pending(self) -> bool:
-        """Bytes wait for more (or for silence): the reader should not block forever on them."""
-        return bool(self._buffer.strip()) or self._length is not None or bool(self._unknown)
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-
-    def events(self, idle: bool = False) -> Iterator[Event]:
-        """Every event the buffered bytes make; `idle` when nothing more arrived for a while (or at EOF)."""
-        while True:
-            event = self._body(idle) if self._length is not None or self._unknown else self._headers(idle)
-            if event is None:
-                return
-            yield event
-
-    # -- headers --
-
-    def _headers(self, idle: bool) -> Event | None:
-        match = _LENGTH_LINE.search(self._buffer)
-        if match is None:
-            if len(self._buffer) > 65536 or (idle and self._buffer):
-                keep = 0 if idle else 64  # the start of a header may still be arriving
-                self._drop(len(self._buffer) - keep)
-            if idle and self._skipped:
-                return self._skipped_event("no Content-Length header followed")
-            return None
-        start, line_end, value = match.start(), match.end() - match.start(), bytes(match.group(1)).strip()
-        del match  # the buffer is about to change under it
-        if not self._only_headers(self._buffer[:start]):
-            self._drop(start)
-        else:
-            del self._buffer[:start]
-        skipped = self._skipped_event("resynchronised on the next Content-Length header") if self._skipped else None
-        end = self._header_end(line_end)
-        if end is None:
-            return skipped  # the header block is still arriving
-        if end < 0:  # not a header block after all: skip this Content-Length line and look further
-            self._drop(line_end)
-            return skipped or self._skipped_event("a Content-Length header not followed by a blank line")
-        del self._buffer[:end]
-        self._scanned = 0
-        if value.isdigit() and int(value) <= MAX_BODY:
-            self._length = int(value)
-        else:
-            self._unknown = f"invalid Content-Length {value[:40].decode('latin-1')!r}"
-        return skipped or self._body(idle)
-
-    @staticmethod
-    def _only_headers(data: bytes | bytearray) -> bool:
-        """Whitespace and well-formed header lines (Content-Type...) may precede Content-Length."""
-        rest = bytes(data).lstrip()
-        while rest:
-            line = _OTHER_HEADER.match(rest)
-            if line is None:
-                return False
-            rest = rest[line.end():]
-        return True
-
-    def _header_end(self, start: int) -> int | None:
-        """Offset past the blank line ending the header block that begins at the Content-Length line; None if
-        it has not arrived yet; -1 if what follows is not a header block."""
-        position = start
-        while True:
-            newline = self._buffer.find(b"\n", position)
-            if newline < 0:
-                return None
-            line = bytes(self._buffer[position:newline + 1])
-            if not line.strip():
-                return newline + 1
-            if line.lstrip().startswith(b"{"):
-                self._note = "the blank line after the headers is missing"
-                return position  # the body has begun
-            if _LENGTH_LINE.match(line) or not _OTHER_HEADER.fullmatch(line):
-                return -1
-            position = newline + 1
-
-    # -- bodies --
-
-    def _body(self, idle: bool) -> Event | None:
-        buffer, length = self._buffer, self._length
-        if length is not None and len(buffer) >= length:
-            try:
-                return self._take(length, Message(json.loads(buffer[:length]), self._note))
-            except (ValueError, RecursionError):  # not JSON, or a lying length: repaired below if possible
-                pass
-        elif length is not None:  # a body still arriving, unless a next header shows that the length lies
-            header = _NEXT_HEADER.search(buffer, max(self._scanned - 40, 0))
-            self._scanned = len(buffer)
-            if header is None and not idle:
-                return None
-        header = _NEXT_HEADER.search(buffer)  # at 0: the frame had no body at all
-        limit = header.start() if header else len(buffer)
-        found = _first_value(buffer[:limit])
-        if found is not None:
-            value, end = found
-            size = "larger" if length is not None and end < length else "smaller"
-            return self._take(end, Message(value, self._unknown or f"Content-Length {length} is {size} than its "
-                                                                   f"message ({end} bytes)"))
-        if header is not None or idle:
-            return self._take(limit, Unparsable(self._unknown or f"a body that is not JSON ({limit} bytes)"))
-        return None  # perhaps a too-small length whose message is still arriving
-
-    def _take(self, size: int, event: Event) -> Event:
-        del self._buffer[:size]
-        self._length, self._unknown, self._scanned, self._note = None, "", 0, None
-        return event
-
-    def _drop(self, size: int) -> None:
-        self._skipped += len(bytes(self._buffer[:size]).strip())
-        del self._buffer[:size]
-
-    def _skipped_event(self, why: str) -> Skipped | None:
-        count, self._skipped = self._skipped, 0
-        return Skipped(f"skipped {count} bytes that were not a message; {why}") if count else None
 
 
 # -- answering --------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """`greenloop repair`, `greenloop log` and `greenloop stats`: the repair loop and its ledger, headless.
 
 Without `--apply` nothing in the user's tree changes: the final patch is printed as a unified diff. With
-`--apply` a green patch is written, but only into files whose text is still what the repair started from.
+`--apply` a green patch is written, handed over as the server hands it to an editor (repair.handover): a file
+changed during the repair gets the patch rebased onto its new text and re-checked, or nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from greenloop import config, project
-from greenloop.repair.judge import JudgeSettings
+from greenloop.repair import handover
 from greenloop.repair.ledger import Ledger
-from greenloop.repair.loop import Budget, RepairLoop
-from greenloop.repair.propose.base import Proposer
-from greenloop.repair.propose.builtin import BuiltinProposer
-from greenloop.repair.propose.chain import ChainProposer
-from greenloop.repair.propose.llm import LLMProposer, LLMSettings
-from greenloop.repair.records import Patch, RepairResult, RepairStatus
+from greenloop.repair.records import RepairResult, RepairStatus
+from greenloop.repair.session import RepairSetup, build_proposer
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -78,35 +75,9 @@ def _progress(kind: str, data: dict[str, Any]) -> None:
               f"{data['tokens']} tokens · ${data['cost']:.4f}", file=sys.stderr)
 
 
-def build_proposer(names: str, settings: config.Settings) -> Proposer:
-    """`auto`, `builtin`, `llm` or a comma-separated chain. Raises ValueError with a message for the user."""
-    chosen = [n.strip() for n in names.split(",") if n.strip()]
-    if chosen == ["auto"]:
-        chosen = ["llm"] if settings.model else ["builtin"]
-    proposers: list[Proposer] = []
-    for name in chosen:
-        if name == "builtin":
-            proposers.append(BuiltinProposer())
-        elif name == "llm":
-            if not settings.model:
-                raise ValueError("the llm proposer needs a model: pass --model (any litellm model string) or set "
-                                 "`model` in [tool.greenloop]")
-            proposers.append(LLMProposer(LLMSettings(model=settings.model, api_base=settings.api_base,
-                                                     critic_model=settings.critic_model)))
-        else:
-            raise ValueError(f"unknown proposer {name!r}: use builtin, llm, or builtin,llm")
-    if not proposers:
-        raise ValueError("no proposer named")
-    return proposers[0] if len(proposers) == 1 else ChainProposer(proposers)
-
-
-async def _run(root: Path, args: argparse.Namespace, settings: config.Settings, proposer: Proposer) -> RepairResult:
-    interpreter = project.find_interpreter(root, settings.python)
-    judge_settings = JudgeSettings(interpreter.path, settings.test_timeout, settings.type_checker, settings.sandbox)
-    budget = Budget(settings.max_rounds, settings.budget_usd, settings.budget_tokens, settings.repair_timeout)
-    ledger = Ledger(root)
-    loop = RepairLoop(root, proposer, judge_settings, budget, ledger, None if args.json else _progress,
-                      settings.secret_files)
+async def _run(setup: RepairSetup, args: argparse.Namespace) -> RepairResult:
+    ledger = Ledger(setup.root)
+    loop = setup.loop(ledger, None if args.json else _progress)
     tests = None if args.tests == "auto" else [t.strip() for t in args.tests.split(",") if t.strip()]
     task = asyncio.ensure_future(loop.run(args.path, tests))
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, task.cancel)
@@ -116,15 +87,16 @@ async def _run(root: Path, args: argparse.Namespace, settings: config.Settings, 
         ledger.close()
 
 
-def apply_patch(patch: Patch) -> list[str]:
-    """Write the patch, refusing any file whose text changed since the repair read it. Returns problems."""
-    stale = [str(edit.path) for edit in patch.edits
-             if (edit.path.read_text(encoding="utf-8") if edit.path.exists() else "") != edit.before]
-    if stale:
-        return [f"{path} changed since the repair started; not applied" for path in stale]
-    for edit in patch.edits:
+async def apply_patch(setup: RepairSetup, result: RepairResult) -> str | None:
+    """Write the green patch into the files, fitted to their text now (see repair.handover): a file the person
+    changed during the repair gets the patch rebased and re-checked, or nothing. Returns why not, or None."""
+    assert result.patch is not None
+    fitted = await handover.fit(setup, result.patch, result.targets, handover.read_disk)
+    if isinstance(fitted, str):
+        return fitted
+    for edit in fitted.edits:
         edit.path.write_text(edit.after, encoding="utf-8")
-    return []
+    return None
 
 
 def result_json(root: Path, result: RepairResult) -> dict[str, Any]:
@@ -159,33 +131,37 @@ def repair(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     root = project.find_root(args.path)
     settings = _settings(root, args)
+    setup = RepairSetup(root, settings, project.find_interpreter(root, settings.python).path, args.proposer)
     try:
-        proposer = build_proposer(args.proposer, settings)
+        build_proposer(args.proposer, settings)  # a wrong name or a missing model: said before anything runs
     except ValueError as exc:
         print(f"greenloop: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    applied, refused = False, None
     # Whatever a library prints while the repair runs goes to stderr: stdout carries only the diff or the JSON.
     with contextlib.redirect_stdout(sys.stderr):
-        result = asyncio.run(_run(root, args, settings, proposer))
-    applied: list[str] | None = None
-    if args.apply and result.status is RepairStatus.GREEN and result.patch is not None:
-        applied = apply_patch(result.patch)
-        if not applied and result.repair_id is not None:
-            ledger = Ledger(root)
-            ledger.set_user_action(result.repair_id, "applied_by_cli")
-            ledger.close()
+        result = asyncio.run(_run(setup, args))
+        if args.apply and result.status is RepairStatus.GREEN and result.patch is not None:
+            refused = asyncio.run(apply_patch(setup, result))
+            applied = refused is None
+    if applied and result.repair_id is not None:
+        ledger = Ledger(root)
+        ledger.set_user_action(result.repair_id, "applied_by_cli")
+        ledger.close()
     if args.json:
         document = result_json(root, result)
-        document["applied"] = applied == [] if applied is not None else False
+        document["applied"] = applied
+        if refused:
+            document["not_applied"] = refused
         print(json.dumps(document, indent=2))
     else:
         if result.diff:
             print(result.diff, end="")
         print(f"greenloop: {result.status.value}: {result.handoff}", file=sys.stderr)
-        if applied == []:
+        if applied:
             print("greenloop: patch applied", file=sys.stderr)
-        elif applied:
-            print("\n".join(f"greenloop: {p}" for p in applied), file=sys.stderr)
+        elif refused:
+            print(f"greenloop: not applied: {refused}", file=sys.stderr)
         elif args.apply and result.patch is not None:
             print("greenloop: not applied: only a green patch is applied", file=sys.stderr)
     if result.status is RepairStatus.GREEN or result.status is RepairStatus.NOTHING_TO_DO:

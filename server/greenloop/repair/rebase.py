@@ -8,6 +8,7 @@ sandbox, since the surrounding code changed; only then may it be offered. Otherw
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 from pathlib import Path
@@ -54,13 +55,13 @@ async def recheck(root: Path, patch: Patch, targets: list[str], python: str, tim
     Runs in a sandbox with at least `minimum` isolation (the `sandbox` setting), or not at all."""
     path = patch.edits[0].path if patch.edits else root
     alone = None if project.find_project_root(path) else [e.path for e in patch.edits]
-    sandbox = Sandbox(root, alone)
+    sandbox = await asyncio.to_thread(Sandbox, root, alone)  # a copy of the project: never on the event loop
     try:
         isolation = sandbox.isolation
         if not isolation.at_least(minimum):
             return (f"it could not be re-checked: only {isolation.level!r} isolation here ({isolation.how}), and "
                     f"the `sandbox` setting asks for at least {minimum!r}")
-        relevant = relevant_tests(root, path, targets)
+        relevant = await asyncio.to_thread(relevant_tests, root, path, targets)
         on_disk = Patch([FileEdit(e.path, e.path.read_text(encoding="utf-8") if e.path.exists() else "", e.before)
                          for e in patch.edits])
         sandbox.apply(on_disk)  # the current text, saved or not
@@ -77,7 +78,7 @@ async def recheck(root: Path, patch: Patch, targets: list[str], python: str, tim
             return f"with your latest changes the patch breaks {', '.join(broken)}"
         return None
     finally:
-        sandbox.close()
+        await asyncio.to_thread(sandbox.close)
 
 
 def _same(text: str, _path: Path) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 
-from greenloop.lsp.repair import Fix
+from greenloop.repair.fix import Fix
 
 SOURCE_REPAIR = f"{types.CodeActionKind.Source.value}.greenloop.repair"
 NOT_REPAIRABLE = {"encoding"}

@@ -12,12 +12,10 @@ as accepted only once the editor's text shows it; otherwise it is recorded as re
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +23,9 @@ from lsprotocol import types
 
 from greenloop import project
 from greenloop.lsp.convert import uri
-from greenloop.lsp.workspace_edit import landed, workspace_edit
+from greenloop.lsp.workspace_edit import workspace_edit
 from greenloop.repair import handover
+from greenloop.repair.fix import Fix, Verdicts, landed
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.records import FileEdit, Patch, RepairResult, RepairStatus
 from greenloop.repair.session import RepairSetup
@@ -41,29 +40,6 @@ log = logging.getLogger(__name__)
 VERIFY_SECONDS = 3.0  # how long after answering `applied: true` an editor may take to show the change
 
 
-@dataclass
-class Fix:
-    """A finished repair's patch, waiting for the user."""
-
-    repair_id: int | None
-    result: RepairResult
-    patch: Patch
-    root: Path
-    diff_file: Path | None = None
-    sent: Patch | None = None  # the patch as last sent (rebased onto the text of the moment)
-    awaiting_save: set[Path] = field(default_factory=set)  # said applied, unchanged on disk, not open: watch saves
-
-    @property
-    def lines(self) -> int:
-        return self.patch.lines_touched()
-
-    def covers(self, path: Path) -> bool:
-        """Does the fix concern this file: one it edits, or a target test's file?"""
-        path = path.resolve()
-        return any(e.path == path for e in self.patch.edits) or any(
-            (self.root / t.split("::", 1)[0]).resolve() == path for t in self.result.targets)
-
-
 class RepairController:
     def __init__(self, server: GreenloopServer, session: ProjectSession) -> None:
         self.server = server
@@ -71,7 +47,7 @@ class RepairController:
         self.task: asyncio.Task[None] | None = None
         self.token: str | None = None
         self.fix: Fix | None = None
-        self.accepted: list[Fix] = []  # fixes the editor said it applied, whose files have not been saved since
+        self.verdicts = Verdicts()  # fixes the editor said it applied, watched until their files are saved
         self._applying = False
 
     @property
@@ -267,14 +243,14 @@ class RepairController:
         if unchanged:
             # A file the editor does not show us may still be saved with the fix later: `saved` watches for it.
             fix.awaiting_save = {path for path in unchanged if not self._is_open(path)}
-            self._watch(fix, bool(fix.awaiting_save))
+            self.verdicts.watch(fix, bool(fix.awaiting_save))
             names = ", ".join(project.relpath(self.session.root, path) for path in unchanged)
             return self._declined(fix, f"the editor answered that it applied it, but {names} did not change", "warning")
         fix.awaiting_save = set()
         self._record(fix, "accepted")
         if self.fix is fix:
             self.fix = None
-        self._watch(fix, True)
+        self.verdicts.watch(fix)
         return {"applied": True, "reason": None}
 
     def _setup(self) -> RepairSetup:
@@ -301,10 +277,6 @@ class RepairController:
         return (f"{fix.result.status.value} after {fix.result.rounds} round(s): "
                 f"{len(fix.result.targets)} target test(s): {', '.join(fix.result.targets[:5])}. "
                 "It passes the tests; review it.")
-
-    def _watch(self, fix: Fix, watch: bool) -> None:
-        """Whether saves of the fix's files should be looked at (see `saved`)."""
-        self.accepted = [f for f in self.accepted if f is not fix] + ([fix] if watch else [])
 
     async def show_patch(self) -> dict[str, Any]:
         fix = self.fix
@@ -340,35 +312,16 @@ class RepairController:
         finally:
             ledger.close()
 
-    def saved(self, path: Path, text: str) -> None:
-        """A file was saved. If the editor said it applied a fix to this file but the text did not show it then,
-        and the saved text does, the fix was accepted after all. If a verified fix touched it and the lines it
-        wrote are gone or changed, the user accepted and then edited the fix, which the ledger should know."""
-        path = path.resolve()
-        for fix in list(self.accepted):
-            edit = next((e for e in fix.sent.edits if e.path == path), None) if fix.sent else None
-            if edit is None:
-                continue
-            if path in fix.awaiting_save and landed(edit, text):
-                fix.awaiting_save.discard(path)
-                if not fix.awaiting_save:
-                    self._record(fix, "accepted")
-                    if self.fix is fix:
-                        self.fix = None
-                continue
-            self.accepted.remove(fix)
-            if fix.awaiting_save:
-                continue  # saved without the fix: it was not applied, as recorded
-            kept = set(text.splitlines())
-            if any(line not in kept for line in _added_lines(edit.before, edit.after)):
-                self._record(fix, "accepted_then_edited")
+    def saved(self, path: Path) -> None:
+        """A file was saved: what its text decides about fixes the editor said it applied goes to the ledger."""
+        if not self.verdicts.watched:
+            return
+        text = self._text_now(path)
+        for fix, action in self.verdicts.saved(path, text or ""):
+            self._record(fix, action)
+            if action == "accepted" and self.fix is fix:
+                self.fix = None
 
 
 def _shows(edit: FileEdit, text: str | None) -> bool:
     return text is not None and landed(edit, text)
-
-
-def _added_lines(before: str, after: str) -> list[str]:
-    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
-    lines = after.splitlines()
-    return [line for tag, _, _, j1, j2 in matcher.get_opcodes() if tag != "equal" for line in lines[j1:j2]]

@@ -264,10 +264,8 @@ def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> No
             return
         session.saved(path)
         controller = ls.controllers.get(session)
-        if controller is not None and controller.accepted:
-            document = ls.workspace.text_documents.get(params.text_document.uri)
-            text = document.source if document is not None else project.read_text(path)[0] if path.exists() else ""
-            controller.saved(path, text)
+        if controller is not None:
+            controller.saved(path)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

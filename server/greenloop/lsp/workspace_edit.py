@@ -1,40 +1,30 @@
-"""A repair's patch as an LSP WorkspaceEdit, and the check that it really landed in the editor's text.
+"""A repair's patch as an LSP WorkspaceEdit.
 
 Where the client supports `documentChanges`, every file's edits name the document version they were made for, so
 the client refuses them over newer text; annotated, they make clients with refactor preview ask the user first
 (`needsConfirmation`). A client without `documentChanges` gets plain `changes`, which carry no version: the
-caller must have compared the text right before sending. Whatever the client answers, `landed` is how the server
-tells whether the text now holds the patch (Neovim answers `applied: true` even when its user declines).
+caller must have compared the text right before sending. Whatever the client answers, `repair.fix.landed` is how
+the server tells whether the text now holds the patch (Neovim answers `applied: true` even when its user declines).
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from lsprotocol import types
 
 from greenloop.lsp.convert import uri
+from greenloop.repair.fix import changed_blocks
 from greenloop.repair.records import FileEdit, Patch
 
 ANNOTATION = "greenloop-repair"
-LANDED_CONTEXT = 1  # lines of unchanged text on each side that a changed block must still sit between
-
-
-def _changed_blocks(edit: FileEdit) -> Iterator[tuple[int, int, int, int]]:
-    """(i1, i2, j1, j2) of each changed block of whole lines: before[i1:i2] became after[j1:j2]."""
-    before, after = edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            yield i1, i2, j1, j2
 
 
 def _replacements(edit: FileEdit) -> list[tuple[types.Range, str]]:
     """(range, new text) per changed block of whole lines (positions at column 0: encoding-independent)."""
     before, after = edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True)
     result = []
-    for i1, i2, j1, j2 in _changed_blocks(edit):
+    for i1, i2, j1, j2 in changed_blocks(edit):
         end = types.Position(line=i2, character=0)
         if i2 == len(before) and before and not before[-1].endswith("\n"):  # the last line has no newline
             end = types.Position(line=i2 - 1, character=len(before[-1]))
@@ -71,19 +61,3 @@ def workspace_edit(patch: Patch, versions: Mapping[str, int | None], annotate: b
         annotations = {ANNOTATION: types.ChangeAnnotation(label="greenloop repair", needs_confirmation=True,
                                                           description=description)}
     return types.WorkspaceEdit(document_changes=changes, change_annotations=annotations)
-
-
-def landed(edit: FileEdit, text: str) -> bool:
-    """Does `text` (the file as the editor has it now) hold this edit? Exactly the patched text, or, if more
-    changed since (the user typed on, a formatter ran on save), every changed block still in place between its
-    neighbouring lines. The unchanged text never counts, whatever the client answered."""
-    if text == edit.after:
-        return True
-    if text == edit.before:
-        return False
-    after = edit.after.splitlines(keepends=True)
-    for _, _, j1, j2 in _changed_blocks(edit):
-        lo, hi = max(j1 - LANDED_CONTEXT, 0), min(j2 + LANDED_CONTEXT, len(after))
-        if "".join(after[lo:hi]) not in text:
-            return False
-    return True

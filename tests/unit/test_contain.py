@@ -102,7 +102,9 @@ def test_inside_only_the_writable_folder_keeps_writes(mechanism: str, tmp_path: 
         writes = dict(zip(targets, seen["writes"].values(), strict=True))
         assert writes["work"] == "written" and (work / "out.txt").read_text() == "planted"
         assert writes["shown"] != "written"  # shown, read-only
-        assert writes["var_tmp"] != "written" and writes["project"] != "written"
+        assert writes["var_tmp"] != "written"
+        # The project may lie under /tmp (a clone in CI), which is private inside: a write there may succeed, and
+        # is thrown away. What counts is that nothing lands on the host.
         landed = [name for name, path in targets.items() if name != "work" and path.exists()]
         assert landed == []
         assert seen["cwd"] == str(work.resolve()) and seen["tmpdir"] is None

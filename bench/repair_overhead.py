@@ -29,6 +29,7 @@ from stub_model import Call, Reply, StubModel, search_replace  # noqa: E402
 
 from greenloop import config  # noqa: E402
 from greenloop.repair.propose.llm import litellm  # noqa: E402
+from greenloop.repair.events import RoundStarted  # noqa: E402
 from greenloop.repair.session import RepairSetup  # noqa: E402
 
 OLD = "    return total_cents - total_cents * percent // 10"
@@ -45,13 +46,13 @@ async def one_repair(stub: StubModel, checker: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="greenloop-bench-") as scratch:
         root = Path(scratch) / "demo"
         shutil.copytree(REPO / "examples" / "demo", root)
-        events: list[tuple[float, str]] = []
+        moments: list[tuple[float, object]] = []
         settings = config.Settings(model="openai/gpt-4o-mini", api_base=stub.api_base, type_checker=checker)
         loop = RepairSetup(root, settings, sys.executable).loop(
-            on_event=lambda kind, data: events.append((time.monotonic(), kind)))
+            on_event=lambda event: moments.append((time.monotonic(), event)))
         started = time.monotonic()
         result = await loop.run(root / "shop" / "pricing.py")
-        first_round = next(at for at, kind in events if kind == "round")
+        first_round = next(at for at, event in moments if isinstance(event, RoundStarted))
     assert result.status.value == "green" and result.rounds == 3, (result.status, result.stop_reason)
     return {
         "baseline_s": first_round - started,

@@ -16,7 +16,8 @@ from stub_model import Call, Reply, StubModel, search_replace
 
 from greenloop.repair.judge import JudgeSettings
 from greenloop.repair.ledger import Ledger
-from greenloop.repair.loop import Budget, Event, RepairLoop
+from greenloop.repair.events import Listener
+from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.propose.base import Proposer
 from greenloop.repair.propose.llm import LLMProposer, LLMSettings
 
@@ -101,7 +102,7 @@ def proposer(stub: StubModel, **settings: object) -> LLMProposer:
 
 def repair_loop(root: Path, propose: Proposer, *, max_rounds: int = 3, type_checker: str = "off",
                 ledger: Ledger | None = None, usd: float | None = None, tokens: int | None = None,
-                seconds: float | None = None, on_event: Event | None = None,
+                seconds: float | None = None, on_event: Listener | None = None,
                 secret_files: Sequence[str] | None = None) -> RepairLoop:
     return RepairLoop(root, propose, JudgeSettings(sys.executable, 60, type_checker),
                       Budget(max_rounds=max_rounds, usd=usd, tokens=tokens, seconds=seconds), ledger, on_event,

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from repairkit import BUGGY, FIX, MODEL, PRICING, PROSE, in_turn, proposer, repair_loop, tree
@@ -23,6 +22,7 @@ from stub_model import StubModel, search_replace
 from greenloop import config
 from greenloop.repair.command import result_json
 from greenloop.repair.context import Context
+from greenloop.repair.events import LoopEvent
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.localise import Place
 from greenloop.repair.records import FileEdit, Patch, Proposal, RepairStatus, VerdictStatus
@@ -70,11 +70,11 @@ async def test_a_repair_given_an_api_key_writes_it_nowhere_and_shows_the_model_n
     caplog.set_level(logging.DEBUG)
     model = stub(in_turn(PRY, FIX))
     before = tree(demo)
-    events: list[tuple[str, dict[str, Any]]] = []
+    events: list[LoopEvent] = []
     ledger = Ledger(demo)
     try:
         loop = repair_loop(demo, proposer(model, api_key=KEY), ledger=ledger,
-                           on_event=lambda kind, data: events.append((kind, data)))
+                           on_event=events.append)
         result = await loop.run(demo / PRICING)
     finally:
         ledger.close()
@@ -133,10 +133,10 @@ async def test_a_secret_a_failing_test_reads_from_a_secret_file_is_masked_in_eve
     (demo / "tests" / "test_settings_message.py").write_text(LEAKY_TEST)
     caplog.set_level(logging.DEBUG)
     model = stub(in_turn(PROSE, FIX))
-    events: list[tuple[str, dict[str, Any]]] = []
+    events: list[LoopEvent] = []
     ledger = Ledger(demo)
     try:
-        loop = repair_loop(demo, proposer(model), ledger=ledger, on_event=lambda k, d: events.append((k, d)))
+        loop = repair_loop(demo, proposer(model), ledger=ledger, on_event=events.append)
         result = await loop.run(demo / PRICING)
     finally:
         ledger.close()

@@ -24,7 +24,7 @@ from lsprotocol import types
 from greenloop import project
 from greenloop.lsp.convert import uri
 from greenloop.lsp.workspace_edit import workspace_edit
-from greenloop.repair import handover
+from greenloop.repair import events, handover
 from greenloop.repair.fix import Fix, Verdicts, landed
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.records import FileEdit, Patch, RepairResult, RepairStatus
@@ -101,15 +101,16 @@ class RepairController:
             self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
             self.token = None
 
-    def _on_event(self, kind: str, data: dict[str, Any], max_rounds: int) -> None:
-        if kind == "targets":
-            self._progress(f"{len(data['targets'])} failing test(s)")
-        elif kind == "round":
-            self._progress(f"round {data['round']}/{max_rounds} · {data['failing']} failing · ${data['cost']:.2f}",
-                           int(100 * (data["round"] - 1) / max_rounds))
-        elif kind == "candidate":
-            self._progress(f"round {data['round']}/{max_rounds} · {data['failing_before']} failing → "
-                           f"{data['failing']} · ${data['cost']:.2f}", int(100 * data["round"] / max_rounds))
+    def _on_event(self, event: events.LoopEvent, max_rounds: int) -> None:
+        match event:
+            case events.TargetsFound(targets=targets):
+                self._progress(f"{len(targets)} failing test(s)")
+            case events.RoundStarted():
+                self._progress(f"round {event.round}/{max_rounds} · {event.failing} failing · ${event.cost:.2f}",
+                               int(100 * (event.round - 1) / max_rounds))
+            case events.CandidateJudged():
+                self._progress(f"round {event.round}/{max_rounds} · {event.failing_before} failing → "
+                               f"{event.failing} · ${event.cost:.2f}", int(100 * event.round / max_rounds))
 
     async def _run(self, path: Path, tests: list[str] | None) -> None:
         root = self.session.root
@@ -123,7 +124,7 @@ class RepairController:
             self.server.show("warning", f"greenloop: {ledger.notice}")
         max_rounds = setup.budget.max_rounds
         try:
-            loop = setup.loop(ledger, lambda kind, data: self._on_event(kind, data, max_rounds))
+            loop = setup.loop(ledger, lambda event: self._on_event(event, max_rounds))
         except ValueError as exc:
             ledger.close()
             self.server.show("error", f"greenloop: {exc}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from greenloop import config, project
-from greenloop.repair import handover
+from greenloop.repair import events, handover
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.records import RepairResult, RepairStatus
 from greenloop.repair.session import RepairSetup, build_proposer
@@ -63,16 +63,17 @@ def _settings(root: Path, args: argparse.Namespace) -> config.Settings:
     return loaded.settings
 
 
-def _progress(kind: str, data: dict[str, Any]) -> None:
-    if kind == "baseline":
-        print(f"greenloop: running the baseline in a sandbox copy ({data['isolation']})", file=sys.stderr)
-    elif kind == "targets":
-        print(f"greenloop: {len(data['targets'])} failing target test(s)"
-              + (f"; flaky, left alone: {', '.join(data['flaky'])}" if data["flaky"] else ""), file=sys.stderr)
-    elif kind == "candidate":
-        print(f"greenloop: round {data['round']} · {data['candidate']} candidate(s) so far: {data['verdict']} — "
-              f"{data['reason'][:160]} · {data['failing_before']} failing → {data['failing']} · "
-              f"{data['tokens']} tokens · ${data['cost']:.4f}", file=sys.stderr)
+def _progress(event: events.LoopEvent) -> None:
+    match event:
+        case events.BaselineStarted(isolation=isolation):
+            print(f"greenloop: running the baseline in a sandbox copy ({isolation})", file=sys.stderr)
+        case events.TargetsFound(targets=targets, flaky=flaky):
+            print(f"greenloop: {len(targets)} failing target test(s)"
+                  + (f"; flaky, left alone: {', '.join(flaky)}" if flaky else ""), file=sys.stderr)
+        case events.CandidateJudged():
+            print(f"greenloop: round {event.round} · {event.candidates} candidate(s) so far: "
+                  f"{event.verdict.value} — {event.reason[:160]} · {event.failing_before} failing → "
+                  f"{event.failing} · {event.tokens} tokens · ${event.cost:.4f}", file=sys.stderr)
 
 
 async def _run(setup: RepairSetup, args: argparse.Namespace) -> RepairResult:

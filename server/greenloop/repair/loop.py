@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from greenloop import project
-from greenloop.repair import secrets, validate
+from greenloop.repair import events, secrets, validate
 from greenloop.repair.baseline import BaselineError, establish
 from greenloop.repair.context import Context
 from greenloop.repair.handoff import handoff_note
@@ -34,7 +33,6 @@ from greenloop.repair.sandbox import Sandbox
 from greenloop.repair.screen import Screener
 
 log = logging.getLogger(__name__)
-Event = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
@@ -47,7 +45,7 @@ class Budget:
 
 class RepairLoop:
     def __init__(self, root: Path, proposer: Proposer, judge_settings: JudgeSettings, budget: Budget,
-                 ledger: Ledger | None = None, on_event: Event | None = None,
+                 ledger: Ledger | None = None, on_event: events.Listener | None = None,
                  secret_files: Sequence[str] | None = None) -> None:
         """`secret_files`: the patterns in force (the editor's settings included); None: the project's own."""
         self.root = root.resolve()
@@ -55,13 +53,13 @@ class RepairLoop:
         self.settings = judge_settings
         self.budget = budget
         self.ledger = ledger
-        self._on_event = on_event or (lambda kind, data: None)
+        self._on_event = on_event or (lambda event: None)
         self.secret_files = tuple(secrets.configured(self.root) if secret_files is None else secret_files)
         self.redact = secrets.Redactor.gather()  # with the secret files' values once the run starts
         self._tests: validate.TestSide | None = None  # what counts as test code here, built once per loop
 
-    def on_event(self, kind: str, data: dict[str, Any]) -> None:
-        self._on_event(kind, {k: self.redact(v) if isinstance(v, str) else v for k, v in data.items()})
+    def on_event(self, event: events.LoopEvent) -> None:
+        self._on_event(events.masked(event, self.redact))
 
     async def run(self, path: Path, tests: list[str] | None = None) -> RepairResult:
         """Repair the failing tests relevant to `path` (or the named `tests`). Cancellation returns a result."""
@@ -77,7 +75,7 @@ class RepairLoop:
         except OSError as exc:
             result.stop_reason = result.handoff = f"cannot make the sandbox copy of {self.root}: {exc}"
             self._conclude(result)
-            self.on_event("done", {"status": result.status.value, "stop_reason": result.stop_reason})
+            self.on_event(events.RepairDone(result.status, result.stop_reason))
             return result
         try:
             isolation = sandbox.isolation
@@ -87,7 +85,7 @@ class RepairLoop:
                     f"not run: candidate code would get only {isolation.level!r} isolation here ({isolation.how}); "
                     f"the `sandbox` setting asks for at least {self.settings.sandbox!r}")
                 return result
-            self.on_event("baseline", {"isolation": isolation.how})
+            self.on_event(events.BaselineStarted(isolation.how))
             try:
                 baseline = await establish(self.root, path, tests, sandbox, self.settings)
             except BaselineError as exc:
@@ -105,7 +103,7 @@ class RepairLoop:
             if self.ledger is not None:
                 repair_id = result.repair_id = self.ledger.start(project.relpath(self.root, path),
                                                                  self.proposer.name, baseline.targets)
-            self.on_event("targets", {"targets": baseline.targets, "flaky": baseline.flaky})
+            self.on_event(events.TargetsFound(list(baseline.targets), list(baseline.flaky)))
             await self._rounds(baseline, result, started, sandbox)
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -119,7 +117,7 @@ class RepairLoop:
             self._conclude(result)
             if self.ledger is not None and repair_id is not None:
                 self.ledger.finish(repair_id, result, self.redact)
-            self.on_event("done", {"status": result.status.value, "stop_reason": result.stop_reason})
+            self.on_event(events.RepairDone(result.status, result.stop_reason))
         return result
 
     async def _rounds(self, baseline: Baseline, result: RepairResult, started: float, sandbox: Sandbox) -> None:
@@ -142,8 +140,8 @@ class RepairLoop:
                 result.stop_reason = over
                 return
             result.rounds = round_number
-            self.on_event("round", {"round": round_number, "max_rounds": self.budget.max_rounds,
-                                    "failing": result.targets_failing_after, "cost": result.usage.cost})
+            self.on_event(events.RoundStarted(round_number, self.budget.max_rounds, result.targets_failing_after,
+                                              result.usage.cost))
             context = Context(self.root, failures, places, list(result.attempts), round_number,
                               self.budget.max_rounds, results=baseline.run.results if baseline.run else [],
                               screen=screener.screen, secret_files=self.secret_files, redact=self.redact)
@@ -159,11 +157,9 @@ class RepairLoop:
                 self.ledger.record(result.repair_id, attempt, len(baseline.targets), self.redact)
             best = self._best(result.attempts)
             result.targets_failing_after = (len(best.verdict.targets_failed) if best else len(baseline.targets))
-            self.on_event("candidate", {"round": round_number, "candidate": result.candidates,
-                                        "verdict": verdict.status.value, "reason": verdict.reason,
-                                        "failing_before": len(baseline.targets),
-                                        "failing": result.targets_failing_after, "cost": result.usage.cost,
-                                        "tokens": result.usage.tokens_in + result.usage.tokens_out})
+            self.on_event(events.CandidateJudged(
+                round_number, result.candidates, verdict.status, verdict.reason, len(baseline.targets),
+                result.targets_failing_after, result.usage.cost, result.usage.tokens_in + result.usage.tokens_out))
             if verdict.status is VerdictStatus.GREEN:
                 result.stop_reason = "green"
                 return

@@ -14,7 +14,8 @@ from pathlib import Path
 from greenloop import config
 from greenloop.repair.judge import JudgeSettings
 from greenloop.repair.ledger import Ledger
-from greenloop.repair.loop import Budget, Event, RepairLoop
+from greenloop.repair.events import Listener
+from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.propose.base import Proposer
 from greenloop.repair.propose.builtin import BuiltinProposer
 from greenloop.repair.propose.chain import ChainProposer
@@ -63,7 +64,7 @@ class RepairSetup:
         s = self.settings
         return Budget(s.max_rounds, s.budget_usd, s.budget_tokens, s.repair_timeout)
 
-    def loop(self, ledger: Ledger | None = None, on_event: Event | None = None) -> RepairLoop:
+    def loop(self, ledger: Ledger | None = None, on_event: Listener | None = None) -> RepairLoop:
         """A loop ready to run. Raises ValueError (a message for the user) when the proposers cannot be built."""
         return RepairLoop(self.root, build_proposer(self.proposers, self.settings), self.judge, self.budget, ledger,
                           on_event, self.settings.secret_files)

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from greenloop import config
+from greenloop.exits import EXIT_ERROR, EXIT_OK
 from greenloop.records import Selection
+from greenloop.repair.records import RepairStatus
 from greenloop.repair.session import RepairSetup
 from greenloop.run.pytest_runner import run_tests
 
@@ -92,7 +94,7 @@ async def run_bug(corpus: Path, bug: Bug, proposer_names: str, settings: config.
         started = time.monotonic()
         result = await loop.run(root)
         seconds = time.monotonic() - started
-        green = result.status.value == "green"
+        green = result.status is RepairStatus.GREEN
         correct = None
         if green and result.patch is not None:
             for edit in result.patch.edits:
@@ -164,7 +166,7 @@ def bench_command(args: argparse.Namespace) -> int:
         bugs = [b for b in bugs if b.id in wanted]
     if not bugs:
         print(f"greenloop: no bugs found in {args.corpus}/bugs", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     # No type checker: the corpus is judged by its tests. No money or token cap: bugs are compared by rounds.
     settings = config.Settings(model=args.model, api_base=args.api_base, type_checker="off",
                                max_rounds=args.max_rounds, repair_timeout=args.timeout)
@@ -186,4 +188,4 @@ def bench_command(args: argparse.Namespace) -> int:
     print(f"chart: {args.chart}")
     if args.json:
         args.json.write_text(json.dumps({"totals": summary, "bugs": [asdict(o) for o in outcomes]}, indent=2) + "\n")
-    return 0
+    return EXIT_OK

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from greenloop import __version__, config, present, project
 from greenloop.engine import CheckReport, Engine
-
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+from greenloop.exits import EXIT_ERROR, EXIT_FAILED, EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ from typing import Any
 
 from greenloop import project
 from greenloop.engine import CheckReport
-from greenloop.records import Finding
+from greenloop.records import Finding, Severity
 
 
 def finding_line(root: Path, finding: Finding) -> str:
@@ -32,7 +32,7 @@ def summary(report: CheckReport) -> str:
     elif report.run is not None and report.run.exit_code == 5:
         parts.append("no tests collected")
     if report.types is not None and not report.types.problem:
-        errors = sum(1 for f in report.types.findings if f.severity.value == "error")
+        errors = sum(1 for f in report.types.findings if f.severity is Severity.ERROR)
         parts.append(f"type errors: {errors} ({len(report.types.checked)} file(s) checked)")
     parts.append(f"{report.duration:.2f} s")
     return "; ".join(parts)

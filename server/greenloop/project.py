@@ -15,6 +15,8 @@ from pathlib import Path
 from greenloop import ignore
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", ".git")
+# Files pytest reads its configuration from: a change to one can change what any test does.
+PYTEST_CONFIG_FILES = frozenset({"pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini"})
 # Folder names never walked nor watched (environments, caches, VCS metadata, greenloop's own state); the whole
 # rule, with virtual environments found by their pyvenv.cfg and the project's .gitignore files, is in ignore.py.
 SKIP_DIRS = ignore.SKIP_NAMES

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from lsprotocol import types
 
 from greenloop.repair.fix import Fix
+from greenloop.repair.records import RepairStatus
 
 SOURCE_REPAIR = f"{types.CodeActionKind.Source.value}.greenloop.repair"
 NOT_REPAIRABLE = {"encoding"}
@@ -24,7 +25,7 @@ def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | N
     if fix is not None and covers:
         size = f"{fix.lines} line" if fix.lines == 1 else f"{fix.lines} lines"
         passing = len(fix.result.targets) - fix.result.targets_failing_after
-        title = (f"Apply greenloop fix ({size})" if fix.result.status.value == "green"
+        title = (f"Apply greenloop fix ({size})" if fix.result.status is RepairStatus.GREEN
                  else f"Apply greenloop fix ({size}, partial: {passing} of {len(fix.result.targets)} tests)")
         actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=ours or None,
                                         is_preferred=True,
@@ -55,7 +56,7 @@ def _ours(diagnostic: types.Diagnostic) -> bool:
 
 
 def hover(fix: Fix) -> types.Hover:
-    status = "green" if fix.result.status.value == "green" else fix.result.status.value
+    status = fix.result.status.value
     size = f"{fix.lines} line" if fix.lines == 1 else f"{fix.lines} lines"
     text = (f"**greenloop fix** ({status}, {size}, {fix.result.rounds} round(s)) — it passes the tests; "
             f"review it.\n\n```diff\n{fix.result.diff.rstrip()}\n```")

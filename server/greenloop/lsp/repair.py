@@ -120,28 +120,27 @@ class RepairController:
         except (sqlite3.Error, OSError) as exc:
             self.server.show("error", f"greenloop: the repair ledger could not be opened: {exc}")
             return
-        if ledger.notice:
-            self.server.show("warning", f"greenloop: {ledger.notice}")
-        max_rounds = setup.budget.max_rounds
-        try:
-            loop = setup.loop(ledger, lambda event: self._on_event(event, max_rounds))
-        except ValueError as exc:
-            ledger.close()
-            self.server.show("error", f"greenloop: {exc}")
-            return
-        result = RepairResult(status=RepairStatus.FAILED, stop_reason="internal error (see the log)")
-        try:
-            await self._progress_begin(f"repairing {project.relpath(root, path)}")
-            result = await loop.run(path, tests)  # returns a result when cancelled
-        except asyncio.CancelledError:  # cancelled while the progress bar was being created: before any work
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            result = RepairResult(status=RepairStatus.CANCELLED, stop_reason="cancelled",
-                                  handoff="cancelled before the repair began")
-        finally:
-            ledger.close()
-            self._progress_end(f"{result.status.value}: {result.stop_reason}")
+        with ledger:
+            if ledger.notice:
+                self.server.show("warning", f"greenloop: {ledger.notice}")
+            max_rounds = setup.budget.max_rounds
+            try:
+                loop = setup.loop(ledger, lambda event: self._on_event(event, max_rounds))
+            except ValueError as exc:
+                self.server.show("error", f"greenloop: {exc}")
+                return
+            result = RepairResult(status=RepairStatus.FAILED, stop_reason="internal error (see the log)")
+            try:
+                await self._progress_begin(f"repairing {project.relpath(root, path)}")
+                result = await loop.run(path, tests)  # returns a result when cancelled
+            except asyncio.CancelledError:  # cancelled while the progress bar was being created: before any work
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                result = RepairResult(status=RepairStatus.CANCELLED, stop_reason="cancelled",
+                                      handoff="cancelled before the repair began")
+            finally:
+                self._progress_end(f"{result.status.value}: {result.stop_reason}")
         await self._finish(result)
 
     async def _finish(self, result: RepairResult) -> None:
@@ -304,14 +303,13 @@ class RepairController:
         except (sqlite3.Error, OSError) as exc:
             self.server.show("warning", f"greenloop: the repair ledger could not record {action!r}: {exc}")
             return
-        try:
+        with ledger:
             if ledger.notice:
                 self.server.show("warning", f"greenloop: {ledger.notice}")
-            ledger.set_user_action(fix.repair_id, action)
-        except sqlite3.Error as exc:
-            self.server.show("warning", f"greenloop: the repair ledger could not record {action!r}: {exc}")
-        finally:
-            ledger.close()
+            try:
+                ledger.set_user_action(fix.repair_id, action)
+            except sqlite3.Error as exc:
+                self.server.show("warning", f"greenloop: the repair ledger could not record {action!r}: {exc}")
 
     def saved(self, path: Path) -> None:
         """A file was saved: what its text decides about fixes the editor said it applied goes to the ledger."""

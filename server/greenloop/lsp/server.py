@@ -258,7 +258,7 @@ async def pull_configuration(ls: GreenloopServer) -> None:
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
 def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> None:
     path = _path(params.text_document.uri)
-    if path is not None and (path.suffix == ".py" or path.name in ("pyproject.toml", "setup.cfg", "pytest.ini")):
+    if path is not None and (path.suffix == ".py" or path.name in project.PYTEST_CONFIG_FILES):
         session = ls.admit(params.text_document.uri)
         if session is None:
             return

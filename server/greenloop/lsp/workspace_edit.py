@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from lsprotocol import types
 
 from greenloop.lsp.convert import uri
-from greenloop.repair.fix import changed_blocks
 from greenloop.repair.records import FileEdit, Patch
 
 ANNOTATION = "greenloop-repair"
@@ -24,7 +23,7 @@ def _replacements(edit: FileEdit) -> list[tuple[types.Range, str]]:
     """(range, new text) per changed block of whole lines (positions at column 0: encoding-independent)."""
     before, after = edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True)
     result = []
-    for i1, i2, j1, j2 in changed_blocks(edit):
+    for i1, i2, j1, j2 in edit.blocks():
         end = types.Position(line=i2, character=0)
         if i2 == len(before) and before and not before[-1].endswith("\n"):  # the last line has no newline
             end = types.Position(line=i2 - 1, character=len(before[-1]))

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from greenloop import config, project
+from greenloop.exits import EXIT_ERROR, EXIT_FAILED, EXIT_OK
 from greenloop.repair import events, handover
 from greenloop.repair.ledger import Ledger
 from greenloop.repair.records import RepairResult, RepairStatus
 from greenloop.repair.session import RepairSetup, build_proposer
-
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
 def add_arguments(commands: Any) -> None:
@@ -77,15 +76,12 @@ def _progress(event: events.LoopEvent) -> None:
 
 
 async def _run(setup: RepairSetup, args: argparse.Namespace) -> RepairResult:
-    ledger = Ledger(setup.root)
-    loop = setup.loop(ledger, None if args.json else _progress)
     tests = None if args.tests == "auto" else [t.strip() for t in args.tests.split(",") if t.strip()]
-    task = asyncio.ensure_future(loop.run(args.path, tests))
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, task.cancel)
-    try:
+    with Ledger(setup.root) as ledger:
+        loop = setup.loop(ledger, None if args.json else _progress)
+        task = asyncio.ensure_future(loop.run(args.path, tests))
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, task.cancel)
         return await task
-    finally:
-        ledger.close()
 
 
 async def apply_patch(setup: RepairSetup, result: RepairResult) -> str | None:
@@ -146,9 +142,8 @@ def repair(args: argparse.Namespace) -> int:
             refused = asyncio.run(apply_patch(setup, result))
             applied = refused is None
     if applied and result.repair_id is not None:
-        ledger = Ledger(root)
-        ledger.set_user_action(result.repair_id, "applied_by_cli")
-        ledger.close()
+        with Ledger(root) as ledger:
+            ledger.set_user_action(result.repair_id, "applied_by_cli")
     if args.json:
         document = result_json(root, result)
         document["applied"] = applied

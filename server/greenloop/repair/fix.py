@@ -9,23 +9,12 @@ changed before the next save is recorded as `accepted_then_edited`.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.repair.records import FileEdit, Patch, RepairResult
 
 LANDED_CONTEXT = 1  # lines of unchanged text on each side that a changed block must still sit between
-
-
-def changed_blocks(edit: FileEdit) -> Iterator[tuple[int, int, int, int]]:
-    """(i1, i2, j1, j2) of each changed block of whole lines: before[i1:i2] became after[j1:j2]."""
-    before, after = edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            yield i1, i2, j1, j2
 
 
 def landed(edit: FileEdit, text: str) -> bool:
@@ -37,7 +26,7 @@ def landed(edit: FileEdit, text: str) -> bool:
     if text == edit.before:
         return False
     after = edit.after.splitlines(keepends=True)
-    for _, _, j1, j2 in changed_blocks(edit):
+    for _, _, j1, j2 in edit.blocks():
         lo, hi = max(j1 - LANDED_CONTEXT, 0), min(j2 + LANDED_CONTEXT, len(after))
         if "".join(after[lo:hi]) not in text:
             return False
@@ -47,7 +36,7 @@ def landed(edit: FileEdit, text: str) -> bool:
 def added_lines(edit: FileEdit) -> list[str]:
     """The lines the edit wrote (without their line ends)."""
     lines = edit.after.splitlines()
-    return [line for _, _, j1, j2 in changed_blocks(edit) for line in lines[j1:j2]]
+    return [line for _, _, j1, j2 in edit.blocks() for line in lines[j1:j2]]
 
 
 @dataclass

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from greenloop import project
+from greenloop.exits import EXIT_ERROR, EXIT_OK
 from greenloop.repair.ledger import Ledger
 
 
@@ -22,13 +23,12 @@ def _money(value: float | None) -> str:
 
 def log_command(args: argparse.Namespace) -> int:
     root = project.find_root(args.root)
-    ledger = Ledger(root)
-    try:
+    with Ledger(root) as ledger:
         if args.id is None:
             rows = ledger.repairs()
             if args.json:
                 print(json.dumps(rows, indent=2))
-                return 0
+                return EXIT_OK
             if not rows:
                 print("no repairs recorded yet")
             for r in rows:
@@ -38,15 +38,15 @@ def log_command(args: argparse.Namespace) -> int:
                       f"{r['tokens_in'] + r['tokens_out']} tokens, {_money(r['cost'])}, "
                       f"{(r['seconds'] or 0):.1f} s  [{r['proposer']}]"
                       + (f"  user: {r['user_action']}" if r["user_action"] else ""))
-            return 0
+            return EXIT_OK
         repair = ledger.repair(args.id)
         if repair is None:
             print(f"greenloop: no repair #{args.id}")
-            return 2
+            return EXIT_ERROR
         attempts = ledger.attempts(args.id)
         if args.json:
             print(json.dumps({"repair": repair, "attempts": attempts}, indent=2))
-            return 0
+            return EXIT_OK
         print(f"repair #{repair['id']} of {repair['path']}: {repair['status']} ({repair['stop_reason']})")
         print(f"targets: {', '.join(json.loads(repair['targets']))}")
         for a in attempts:
@@ -60,21 +60,16 @@ def log_command(args: argparse.Namespace) -> int:
                 print("   " + a["diff"].rstrip().replace("\n", "\n   "))
         if repair["handoff"]:
             print(f"\n{repair['handoff']}")
-        return 0
-    finally:
-        ledger.close()
+        return EXIT_OK
 
 
 def stats_command(args: argparse.Namespace) -> int:
     root = project.find_root(args.root)
-    ledger = Ledger(root)
-    try:
+    with Ledger(root) as ledger:
         stats = ledger.stats()
-    finally:
-        ledger.close()
     if args.json:
         print(json.dumps(dataclasses.asdict(stats), indent=2))
-        return 0
+        return EXIT_OK
     rows: list[tuple[str, Any]] = [
         ("repairs", stats.repairs),
         ("green / partial / failed / other", f"{stats.green} / {stats.partial} / {stats.failed} / {stats.other}"),
@@ -92,4 +87,4 @@ def stats_command(args: argparse.Namespace) -> int:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    return 0
+    return EXIT_OK

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from greenloop.records import Outcome, RunResult, Selection, TestResult
+from greenloop.records import Outcome, RunResult, Selection, Severity, TestResult
 from greenloop.repair.records import Patch, Verdict, VerdictStatus
 from greenloop.repair.sandbox import Sandbox
 from greenloop.typecheck import check_types
@@ -48,7 +48,7 @@ async def _type_errors(checker: str, root: Path, python: str, files: list[Path])
     report = await check_types(checker, root, python, files)
     counts: dict[Path, Counter[str]] = {f: Counter() for f in files}
     for finding in report.findings:
-        if finding.severity.value == "error":
+        if finding.severity is Severity.ERROR:
             counts.setdefault(finding.path.resolve(), Counter())[_type_key(finding.message, finding.code)] += 1
     return counts
 

@@ -142,6 +142,12 @@ class Ledger:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
         """One write as one transaction: committed whole, or (on an error, or a crash before the commit) not at
         all."""

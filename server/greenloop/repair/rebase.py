@@ -9,7 +9,6 @@ sandbox, since the surrounding code changed; only then may it be offered. Otherw
 from __future__ import annotations
 
 import asyncio
-import difflib
 import functools
 from pathlib import Path
 
@@ -32,10 +31,7 @@ def rebase(root: Path, patch: Patch, current: dict[Path, str]) -> Patch | None:
             continue
         before, after = edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True)
         blocks = []
-        matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag == "equal":
-                continue
+        for i1, i2, j1, j2 in edit.blocks():
             lo, hi = max(i1 - CONTEXT, 0), min(i2 + CONTEXT, len(before))
             old = "".join(before[lo:hi])
             new = "".join(before[lo:i1] + after[j1:j2] + before[i2:hi])

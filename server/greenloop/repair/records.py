@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,15 @@ class FileEdit:
     path: Path
     before: str
     after: str
+
+    def blocks(self) -> Iterator[tuple[int, int, int, int]]:
+        """(i1, i2, j1, j2) of each changed block of whole lines (line ends kept): before[i1:i2] became
+        after[j1:j2]. The one line diff every reader of an edit uses (sizes, rebase, editor edits, verdicts)."""
+        before, after = self.before.splitlines(keepends=True), self.after.splitlines(keepends=True)
+        matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag != "equal":
+                yield i1, i2, j1, j2
 
 
 @dataclass
@@ -39,11 +49,7 @@ class Patch:
 
     def _changes(self) -> list[tuple[int, int]]:
         """(lines removed, lines added) for every changed block of every file."""
-        blocks = []
-        for edit in self.edits:
-            matcher = difflib.SequenceMatcher(None, edit.before.splitlines(), edit.after.splitlines(), autojunk=False)
-            blocks += [(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
-        return blocks
+        return [(i2 - i1, j2 - j1) for edit in self.edits for i1, i2, j1, j2 in edit.blocks()]
 
     def changed_lines(self) -> int:
         """Lines removed plus lines added: the size of the edit, for preferring small fixes."""

@@ -34,7 +34,7 @@ from greenloop.repair import secrets
 from greenloop.repair.records import FileEdit, Patch
 from greenloop.select.graph import ImportGraph
 
-CONFIG_FILES = frozenset({"pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini", "setup.py", "noxfile.py"})
+CONFIG_FILES = project.PYTEST_CONFIG_FILES | {"setup.py", "noxfile.py"}  # test configuration and build scripts
 MAX_ADDED_CHARS = 64 * 1024  # text a candidate may add, all files together: a fix is a small edit
 STARTUP_HOOKS = frozenset({"sitecustomize.py", "usercustomize.py"})  # imported by every interpreter start
 SHADOWABLE = frozenset(sys.stdlib_module_names) | {"pytest", "_pytest", "pluggy", "py", "greenloop_pytest"}

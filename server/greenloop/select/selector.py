@@ -22,7 +22,7 @@ from greenloop.records import Selection
 from greenloop.select.affected import Affected
 from greenloop.select.graph import ImportGraph
 
-CONFIG_FILES = frozenset({"pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini"})
+CONFIG_FILES = project.PYTEST_CONFIG_FILES
 
 
 def select(

@@ -249,7 +249,7 @@ class Engine:
         """Module-level fingerprints of every source file (taken before a whole-suite run)."""
         skeletons = {}
         for path in self.graph.files:
-            if _is_source(self.root, path):
+            if project.is_source_file(self.root, path):
                 current = read_fingerprint(path)
                 if current is not None and current.complete:
                     skeletons[project.relpath(self.root, path)] = current.skeleton
@@ -326,7 +326,7 @@ class Engine:
         """Failures with no traceback frame in project source: re-run them (and a few passing tests) with the
         line tracer on the focus files, and place each on its most suspicious line by Ochiai."""
         frameless = [r for r in run.failures if r.when == "call" and r.outcome is not Outcome.TIMEOUT
-                     and not any(_is_source(self.root, f.path) for f in r.frames)]
+                     and not any(project.is_source_file(self.root, f.path) for f in r.frames)]
         if not frameless or not focus:
             return
         helpers = [r.nodeid for r in run.results if r.outcome is Outcome.PASSED][:TRACE_HELPERS]
@@ -370,7 +370,3 @@ class Engine:
                 notes = [Finding(path=path, line=1, message=problem, severity=Severity.ERROR, code="encoding",
                                  owner=f"encoding:{path}")]
             self.current.set_note(path, notes)
-
-
-def _is_source(root: Path, path: Path) -> bool:
-    return project.is_project_file(root, path) and not project.is_test_file(path) and not project.is_conftest(path)

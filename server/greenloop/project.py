@@ -67,6 +67,17 @@ def is_conftest(path: Path) -> bool:
     return path.name == "conftest.py"
 
 
+def is_test_side(path: Path) -> bool:
+    """A test module or a conftest: code that checks the source, never where a bug is placed."""
+    return is_test_file(path) or is_conftest(path)
+
+
+def is_source_file(root: Path, path: Path) -> bool:
+    """Project code under test: a project file that is not on the test side. The one rule diagnostics, the model's
+    context and the search use to decide where a bug may be (the repair guards go further: see repair.validate)."""
+    return is_project_file(root, path) and not is_test_side(path)
+
+
 def is_skipped_dir(name: str) -> bool:
     """A folder name that is never source, wherever it appears (no .gitignore or pyvenv.cfg check: see ignore.py)."""
     return ignore.skipped_name(name)

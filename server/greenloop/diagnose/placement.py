@@ -26,14 +26,6 @@ def _reason(result: TestResult) -> str:
     return result.message.strip().splitlines()[0] if result.message.strip() else result.outcome.value
 
 
-def _is_source(root: Path, path: Path) -> bool:
-    return (
-        project.is_project_file(root, path)
-        and not project.is_test_file(path)
-        and not project.is_conftest(path)
-    )
-
-
 def _deepest(frames: Sequence[Frame], keep) -> Frame | None:
     for frame in reversed(frames):
         if keep(frame.path):
@@ -86,7 +78,7 @@ def place(
         test_finding = _finding(test_path, test_line, text, result.nodeid, result.nodeid)
         findings.append(test_finding)
 
-    source_frame = _deepest(result.frames, lambda p: _is_source(root, p))
+    source_frame = _deepest(result.frames, lambda p: project.is_source_file(root, p))
     if source_frame is not None:
         where = f" (in {source_frame.name})" if source_frame.name and not source_frame.name.startswith("<") else ""
         source = _finding(source_frame.path, source_frame.line,
@@ -110,7 +102,7 @@ def _by_coverage(
     name, reason = test_name(result.nodeid), _reason(result)
     tops = []
     for path in focus:
-        if _is_source(root, path):
+        if project.is_source_file(root, path):
             suspects = suspicious.rank(run, path, result)
             if suspects:
                 tops.append((suspects[0], path.resolve()))

@@ -39,7 +39,7 @@ async def establish(root: Path, path: Path, tests: list[str] | None, sandbox: Sa
     relevant = await asyncio.to_thread(relevant_tests, root, path, tests or [])  # parsing: keep the loop free
     if relevant.empty:
         raise BaselineError(f"no test imports {project.relpath(root, path)}: name the tests with --tests")
-    focus = [p for p in project.iter_python_files(root) if not project.is_test_file(p) and not project.is_conftest(p)]
+    focus = [p for p in project.iter_python_files(root) if not project.is_test_side(p)]
     run = await sandbox.run(settings.python, relevant, settings.timeout, trace=focus)
     if run.problem and not run.results:
         raise BaselineError(f"the tests cannot run: {run.problem}")

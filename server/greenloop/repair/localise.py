@@ -29,10 +29,6 @@ class Place:
     why: str  # "raised here in test_x" / "most suspicious by coverage (score 1.00)"
 
 
-def _is_source(root: Path, path: Path) -> bool:
-    return project.is_project_file(root, path) and not project.is_test_file(path) and not project.is_conftest(path)
-
-
 def _scope(path: Path, line: int) -> tuple[str, int, int]:
     try:
         tree = syntax.parse(path.read_bytes())
@@ -49,12 +45,12 @@ def localise(root: Path, failures: Sequence[TestResult], run: Sequence[TestResul
     root = root.resolve()
     candidates: list[tuple[float, Path, int, str]] = []
     for failure in failures:
-        frames = [f for f in failure.frames if _is_source(root, f.path)]
+        frames = [f for f in failure.frames if project.is_source_file(root, f.path)]
         for depth, frame in enumerate(reversed(frames)):
             # Same scale as Ochiai (0..1): a frame is strong evidence, slightly above a perfect coverage score.
             candidates.append((1.01 - depth * 0.05, frame.path.resolve(), frame.line,
                                f"in the traceback of {failure.nodeid}"))
-        files = {p.resolve() for p in failure.covered if _is_source(root, p)}
+        files = {p.resolve() for p in failure.covered if project.is_source_file(root, p)}
         for path in files:
             for suspect in suspicious.rank(run, path, failure)[:3]:
                 candidates.append((suspect.score, path, suspect.line,

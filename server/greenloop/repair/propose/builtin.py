@@ -65,20 +65,16 @@ class _State:
     line_of: dict[tuple[Path, int], int] = field(default_factory=dict)
 
 
-def _is_source(root: Path, path: Path) -> bool:
-    return project.is_project_file(root, path) and not project.is_test_file(path) and not project.is_conftest(path)
-
-
 def rank_lines(root: Path, failures: list[TestResult], results: list[TestResult], limit: int) -> list[_Line]:
     """Suspicious lines of project source: Ochiai over coverage, plus traceback frames (a frame is strong
     evidence: the failure happened there or below)."""
     scores: dict[tuple[Path, int], float] = {}
     for failure in failures:
-        for path in {p.resolve() for p in failure.covered if _is_source(root, p)}:
+        for path in {p.resolve() for p in failure.covered if project.is_source_file(root, p)}:
             for suspect in suspicious.rank(results, path, failure):
                 key = (path, suspect.line)
                 scores[key] = max(scores.get(key, 0.0), suspect.score)
-        source_frames = [f for f in failure.frames if _is_source(root, f.path)]
+        source_frames = [f for f in failure.frames if project.is_source_file(root, f.path)]
         for depth, frame in enumerate(reversed(source_frames)):
             key = (frame.path.resolve(), frame.line)
             scores[key] = max(scores.get(key, 0.0), 1.0 - 0.05 * depth) + 0.01

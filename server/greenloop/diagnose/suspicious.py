@@ -3,16 +3,18 @@
 Ochiai's formula ranks a line by how strongly executing it goes with failing: ef / sqrt(F * (ef + ep)), with ef
 and ep the failing and passing tests that executed the line and F all failing tests. It is used when a failure
 has no traceback frame in the saved file (a plain assert on a returned value), so the saved file still shows
-which line the failing test most likely went wrong on.
+which line the failing test most likely went wrong on. `ranked_lines` merges it with traceback frames for the
+repair: the model's context (repair.localise) and the search (repair.propose.builtin) rank by the same evidence.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenloop import project
 from greenloop.records import Outcome, TestResult
 
 
@@ -53,3 +55,41 @@ def _lines(result: TestResult, path: Path) -> list[int]:
         if file.resolve() == path:
             return lines
     return []
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A suspicious line of project source, with the strongest evidence against it."""
+
+    path: Path
+    line: int
+    score: float  # Ochiai's scale (0..1); a traceback frame scores just above 1, the deepest highest
+    why: str  # for people and prompts: "in the traceback of ..." / "most suspicious by coverage (...)"
+
+
+def ranked_lines(root: Path, failures: Iterable[TestResult], run: Sequence[TestResult],
+                 per_file: int | None = None) -> list[Ranked]:
+    """The lines of project source most likely to hold the bug behind `failures`, best first: traceback frames
+    (the failure happened there or below) merged with the Ochiai ranking of the lines they executed over `run`.
+    `per_file`: keep only that many Ochiai lines per failure and file. The one ranking the model's context and
+    the search use; diagnostics place their lines from the same `rank`."""
+    root = root.resolve()
+    best: dict[tuple[Path, int], Ranked] = {}
+
+    def offer(path: Path, line: int, score: float, why: str) -> None:
+        known = best.get((path, line))
+        if known is None or score > known.score:
+            best[(path, line)] = Ranked(path, line, score, why)
+
+    for failure in failures:
+        for path in {p.resolve() for p in failure.covered if project.is_source_file(root, p)}:
+            for suspect in rank(run, path, failure)[:per_file]:
+                offer(path, suspect.line, suspect.score,
+                      f"most suspicious by coverage (Ochiai {suspect.score:.2f}: {suspect.failing} failing, "
+                      f"{suspect.passing} passing test(s) ran it)")
+        frames = [f for f in failure.frames if project.is_source_file(root, f.path)]
+        for depth, frame in enumerate(reversed(frames)):
+            key = (frame.path.resolve(), frame.line)
+            score = max(best[key].score if key in best else 0.0, 1.0 - 0.05 * depth) + 0.01
+            best[key] = Ranked(key[0], frame.line, score, f"in the traceback of {failure.nodeid}")
+    return sorted(best.values(), key=lambda r: -r.score)

@@ -1,7 +1,7 @@
 """Localise a failure: the places in project source where the bug most likely is.
 
-Two kinds of evidence, merged: traceback frames inside the project's non-test code (deepest first), and lines
-ranked by the Ochiai formula from which lines the failing and passing tests executed. Each place is widened to
+The ranking is `diagnose.suspicious.ranked_lines` (traceback frames in project source merged with the Ochiai
+ranking of executed lines), the same the search uses. Here the strongest lines become places, each widened to
 its enclosing function or class with tree-sitter, so the proposer sees whole units of code.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenloop import project, syntax
+from greenloop import syntax
 from greenloop.diagnose import suspicious
 from greenloop.records import TestResult
 
@@ -42,26 +42,13 @@ def _scope(path: Path, line: int) -> tuple[str, int, int]:
 
 
 def localise(root: Path, failures: Sequence[TestResult], run: Sequence[TestResult]) -> list[Place]:
-    root = root.resolve()
-    candidates: list[tuple[float, Path, int, str]] = []
-    for failure in failures:
-        frames = [f for f in failure.frames if project.is_source_file(root, f.path)]
-        for depth, frame in enumerate(reversed(frames)):
-            # Same scale as Ochiai (0..1): a frame is strong evidence, slightly above a perfect coverage score.
-            candidates.append((1.01 - depth * 0.05, frame.path.resolve(), frame.line,
-                               f"in the traceback of {failure.nodeid}"))
-        files = {p.resolve() for p in failure.covered if project.is_source_file(root, p)}
-        for path in files:
-            for suspect in suspicious.rank(run, path, failure)[:3]:
-                candidates.append((suspect.score, path, suspect.line,
-                                   f"most suspicious by coverage (Ochiai {suspect.score:.2f}: "
-                                   f"{suspect.failing} failing, {suspect.passing} passing test(s) ran it)"))
+    ranked = suspicious.ranked_lines(root, failures, run, per_file=3)
     places: list[Place] = []
     seen: set[tuple[Path, int, int]] = set()
-    ranked = sorted(candidates, key=lambda c: -c[0])
-    floor = ranked[0][0] / 2 if ranked else 0.0  # weak evidence only dilutes the context
-    for score, path, line, why in ranked:
-        if score < floor:
+    floor = ranked[0].score / 2 if ranked else 0.0  # weak evidence only dilutes the context
+    for suspect in ranked:
+        path, line, why = suspect.path, suspect.line, suspect.why
+        if suspect.score < floor:
             break
         scope, start, end = _scope(path, line)
         if (path, start, end) in seen:

@@ -68,18 +68,7 @@ class _State:
 def rank_lines(root: Path, failures: list[TestResult], results: list[TestResult], limit: int) -> list[_Line]:
     """Suspicious lines of project source: Ochiai over coverage, plus traceback frames (a frame is strong
     evidence: the failure happened there or below)."""
-    scores: dict[tuple[Path, int], float] = {}
-    for failure in failures:
-        for path in {p.resolve() for p in failure.covered if project.is_source_file(root, p)}:
-            for suspect in suspicious.rank(results, path, failure):
-                key = (path, suspect.line)
-                scores[key] = max(scores.get(key, 0.0), suspect.score)
-        source_frames = [f for f in failure.frames if project.is_source_file(root, f.path)]
-        for depth, frame in enumerate(reversed(source_frames)):
-            key = (frame.path.resolve(), frame.line)
-            scores[key] = max(scores.get(key, 0.0), 1.0 - 0.05 * depth) + 0.01
-    ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
-    lines = [_Line(path, line, score) for (path, line), score in ranked]
+    lines = [_Line(r.path, r.line, r.score) for r in suspicious.ranked_lines(root, failures, results)[:limit]]
     return lines + _constants_used(lines, limit)
 
 

@@ -211,6 +211,12 @@ class RepairEditor:
     def shown_documents(self) -> list[types.ShowDocumentParams]:
         return self.client.shown_documents
 
+    def story(self) -> str:
+        """What the server said and did so far, for an assertion's message: a failure shows why."""
+        return (f"messages: {self.messages()}; applyEdit: {len(self.apply_requests)}; "
+                f"progress: {self.client.progress_reports}; "
+                f"log: {[m.message[:300] for m in self.client.log_messages][-30:]}")
+
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
         """Poll until `predicate()` is truthy."""
         deadline = time.monotonic() + timeout
@@ -219,9 +225,7 @@ class RepairEditor:
             if value:
                 return value
             await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}; "
-                             f"messages: {self.messages()}; applyEdit: {len(self.apply_requests)}; "
-                             f"progress: {self.client.progress_reports}")
+        raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}; {self.story()}")
 
     # -- requests to the server --
 

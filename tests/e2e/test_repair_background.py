@@ -40,7 +40,8 @@ async def test_the_repair_command_returns_at_once_and_the_server_keeps_answering
             _timed(editor.code_actions(CART_TESTS, coupon.range.start.line, [coupon])),
             _timed(editor.hover(PRICING, BUGGY_LINE_INDEX)))
         latencies.append((action_s, hover_s))
-        assert by_title(actions, "Cancel greenloop repair"), "a running repair should offer its cancellation"
+        assert by_title(actions, "Cancel greenloop repair"), \
+            f"a running repair should offer its cancellation (iteration {len(latencies)}); {editor.story()}"
         if saved_in is None:
             editor.client.diagnostics.pop(editor.uri(CART_TESTS), None)
             save_started = time.monotonic()

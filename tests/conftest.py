@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from greenloop.run import contain
+
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write `files` (relative path -> content; str content is dedented) under `root` and return `root`."""
@@ -71,3 +73,18 @@ BUGGY = {
 @pytest.fixture
 def buggy_project(make_project: Callable[[dict[str, str | bytes]], Path]) -> Path:
     return make_project(BUGGY)
+
+
+@pytest.fixture(params=["bubblewrap", "unshare"])
+def mechanism(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Full isolation by the mechanism named: bubblewrap, or the `unshare` fallback (forced by reporting
+    bubblewrap as unusable: only which real mechanism runs is chosen, nothing of it is faked)."""
+    if request.param == "bubblewrap":
+        if contain.bubblewrap() is None:
+            pytest.skip("bubblewrap is not installed or cannot run here")
+    else:
+        if not contain.unshare_namespaces():
+            pytest.skip("unshare cannot build the sandbox here: no unshare, or no mount and PID namespaces "
+                        "for this user (not root, and user namespaces forbidden)")
+        monkeypatch.setattr(contain, "bubblewrap", lambda: None)
+    return request.param

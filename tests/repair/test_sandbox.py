@@ -27,21 +27,6 @@ from greenloop.repair.sandbox import Sandbox
 from greenloop.run import contain, process_cap
 
 
-@pytest.fixture(params=["bubblewrap", "unshare"])
-def mechanism(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Full isolation by the mechanism named: bubblewrap, or the `unshare` fallback (forced by reporting
-    bubblewrap as unusable: only which real mechanism runs is chosen, nothing of it is faked)."""
-    if request.param == "bubblewrap":
-        if contain.bubblewrap() is None:
-            pytest.skip("bubblewrap is not installed or cannot run here")
-    else:
-        if not contain.unshare_namespaces():
-            pytest.skip("unshare cannot build the sandbox here: no unshare, or no mount and PID namespaces "
-                        "for this user (not root, and user namespaces forbidden)")
-        monkeypatch.setattr(contain, "bubblewrap", lambda: None)
-    return request.param
-
-
 def leftovers(folder: Path) -> list[Path]:
     return sorted(folder.glob("greenloop-sandbox-*"))
 

@@ -57,21 +57,6 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(params=["bubblewrap", "unshare"])
-def mechanism(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Full isolation by the mechanism named (the `unshare` fallback is forced by reporting bubblewrap as
-    unusable: only which real mechanism runs is chosen)."""
-    if request.param == "bubblewrap":
-        if contain.bubblewrap() is None:
-            pytest.skip("bubblewrap is not installed or cannot run here")
-    else:
-        if not contain.unshare_namespaces():
-            pytest.skip("unshare cannot build the sandbox here: no unshare, or no mount and PID namespaces "
-                        "for this user (not root, and user namespaces forbidden)")
-        monkeypatch.setattr(contain, "bubblewrap", lambda: None)
-    return request.param
-
-
 def test_the_isolation_names_the_mechanism_in_force(mechanism: str, tmp_path: Path) -> None:
     prefix, isolation = contain.sandbox([tmp_path], [], tmp_path)
     assert isolation.level == "full" and isolation.at_least("full")

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from stub_model import Call, Reply, StubModel, search_replace  # noqa: E402
 
 from greenloop import config  # noqa: E402
-from greenloop.repair.propose.llm import litellm  # noqa: E402
+from greenloop.repair.propose.llm.proposer import litellm  # noqa: E402
 from greenloop.repair.events import RoundStarted  # noqa: E402
 from greenloop.repair.session import RepairSetup  # noqa: E402
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from stub_model import Call, Reply, StubModel, search_replace
 
-from greenloop.repair.judge import JudgeSettings
-from greenloop.repair.ledger import Ledger
+from greenloop.repair.check.judge import JudgeSettings
+from greenloop.repair.ledger.store import Ledger
 from greenloop.repair.events import Listener
 from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.propose.base import Proposer
-from greenloop.repair.propose.llm import LLMProposer, LLMSettings
+from greenloop.repair.propose.llm.proposer import LLMProposer, LLMSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "demo"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from repairkit import FIXED, PRICING, TARGETS, always, proposer, tree
 
-from greenloop.repair.judge import JudgeSettings
+from greenloop.repair.check.judge import JudgeSettings
 from greenloop.repair.loop import Budget, RepairLoop
-from greenloop.repair.propose.builtin import BuiltinProposer, SearchBudget
+from greenloop.repair.propose.builtin.search import BuiltinProposer, SearchBudget
 from greenloop.repair.propose.chain import ChainProposer
 from greenloop.repair.records import RepairStatus
 

@@ -1,4 +1,4 @@
-"""What the person did with a fix, decided by the text and never by the client's word (repair/fix.py): a fix
+"""What the person did with a fix, decided by the text and never by the client's word (repair/present/fix.py): a fix
 counts as applied only once the text shows it, is judged again at the next save when the editor was slow to show
 it, and is recorded as edited when the lines it wrote are changed before that save."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from greenloop.repair.fix import Fix, Verdicts, added_lines, landed
+from greenloop.repair.present.fix import Fix, Verdicts, added_lines, landed
 from greenloop.repair.records import FileEdit, Patch, RepairResult, RepairStatus
 
 BEFORE = "def f(x):\n    y = x\n    return y * 10\n\n\ndef g():\n    return 1\n"

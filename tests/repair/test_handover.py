@@ -1,4 +1,4 @@
-"""Handing a patch over (repair/handover.py): as it is when its files did not change, rebased and re-checked in a
+"""Handing a patch over (repair/present/handover.py): as it is when its files did not change, rebased and re-checked in a
 sandbox when the person changed them elsewhere, refused when they changed its lines or the re-check fails. The
 same policy serves the server (editor buffers) and `greenloop repair --apply` (files on disk)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from repairkit import BUGGY, FIXED, PRICING, TARGETS
 
 from greenloop import config
-from greenloop.repair import handover
+from greenloop.repair.present import handover
 from greenloop.repair.records import FileEdit, Patch
 from greenloop.repair.session import RepairSetup
 

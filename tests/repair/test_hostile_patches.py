@@ -15,9 +15,9 @@ import pytest
 from repairkit import BUGGY, FIX, FIXED, PRICING, fix_once_prompt_has, pricing_edit, proposer, repair_loop, tree
 from stub_model import Call, Reply, search_replace
 
-from greenloop.repair.propose.llm import MAX_REPLY_CHARS
+from greenloop.repair.propose.llm.proposer import MAX_REPLY_CHARS
 from greenloop.repair.records import FileEdit, Patch, RepairStatus, VerdictStatus
-from greenloop.repair.validate import MAX_ADDED_CHARS, problems
+from greenloop.repair.check.validate import MAX_ADDED_CHARS, problems
 
 PRICING_FIXED = "return total_cents - total_cents * percent // 100"
 

@@ -16,7 +16,7 @@ from repairkit import (AFTER_1000, FIXED, MODEL, NO_COUPON, PRICING, REGRESSING_
                        copy_demo, fix_once_prompt_has, proposer, repair_loop, use_script)
 from stub_model import StubModel
 
-from greenloop.repair.ledger import Ledger
+from greenloop.repair.ledger.store import Ledger
 from greenloop.repair.records import RepairStatus
 
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from greenloop.repair.ledger import Ledger
+from greenloop.repair.ledger.store import Ledger
 
 TARGETS = 2000  # ~80 KB of node ids per record: each commit writes many pages, so a kill lands inside one
 
 WRITER = """
 import itertools, sys
 from pathlib import Path
-from greenloop.repair.ledger import Ledger
+from greenloop.repair.ledger.store import Ledger
 
 ledger = Ledger(Path(sys.argv[1]))
 tag, targets = sys.argv[2], int(sys.argv[3])

@@ -19,7 +19,7 @@ from repairkit import (BUGGY, COUPON, FIX, FIXED, MODEL, PARTIAL_FIX, PRICING, R
                        copy_demo, hang, tree)
 from stub_model import Call, Reply, StubModel
 
-from greenloop.repair.ledger import Ledger
+from greenloop.repair.ledger.store import Ledger
 
 GREENLOOP = [sys.executable, "-m", "greenloop"]
 

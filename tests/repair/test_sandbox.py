@@ -19,11 +19,11 @@ from processes import alive
 from repairkit import PRICING, TARGETS, copy_demo
 
 from greenloop.records import Outcome, Selection
-from greenloop.repair.judge import JudgeSettings
+from greenloop.repair.check.judge import JudgeSettings
 from greenloop.repair.loop import Budget, RepairLoop
-from greenloop.repair.propose.builtin import BuiltinProposer
+from greenloop.repair.propose.builtin.search import BuiltinProposer
 from greenloop.repair.records import RepairStatus
-from greenloop.repair.sandbox import Sandbox
+from greenloop.repair.check.sandbox import Sandbox
 from greenloop.run import contain, process_cap
 
 

@@ -20,13 +20,13 @@ from repairkit import BUGGY, FIX, MODEL, PRICING, PROSE, in_turn, proposer, repa
 from stub_model import StubModel, search_replace
 
 from greenloop import config
-from greenloop.repair.command import result_json
-from greenloop.repair.context import Context
+from greenloop.cli.repair import result_json
+from greenloop.repair.propose.context import Context
 from greenloop.repair.events import LoopEvent
-from greenloop.repair.ledger import Ledger
-from greenloop.repair.localise import Place
+from greenloop.repair.ledger.store import Ledger
+from greenloop.repair.propose.localise import Place
 from greenloop.repair.records import FileEdit, Patch, Proposal, RepairStatus, VerdictStatus
-from greenloop.repair.validate import problems
+from greenloop.repair.check.validate import problems
 
 KEY = "sk-planted-" + "7f3a9c0d" * 5
 GATEWAY = f'''"""Payment gateway settings."""

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from greenloop.records import Outcome, RunResult, Selection, TestResult
-from greenloop.repair import prompts
-from greenloop.repair.context import DIFF_CHARS, FULL_ATTEMPTS, HISTORY_CHARS, MESSAGE_LINES, Context
-from greenloop.repair.localise import Place
+from greenloop.repair.propose.llm import prompts
+from greenloop.repair.propose.context import DIFF_CHARS, FULL_ATTEMPTS, HISTORY_CHARS, MESSAGE_LINES, Context
+from greenloop.repair.propose.localise import Place
 from greenloop.repair.records import Attempt, Proposal, Verdict, VerdictStatus
 from greenloop.run.pytest_runner import run_tests
 

@@ -24,7 +24,7 @@ def test_no_unexpected_startup_hooks_in_site_packages() -> None:
 
 
 def test_the_server_and_check_paths_never_import_litellm() -> None:
-    code = ("import sys, greenloop.cli, greenloop.lsp.server, greenloop.engine, greenloop.repair.command; "
+    code = ("import sys, greenloop.cli, greenloop.lsp.server, greenloop.engine, greenloop.cli.repair; "
             "print('litellm' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

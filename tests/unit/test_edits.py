@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from greenloop.repair.edits import EditError, apply, parse
-from greenloop.repair.propose.llm import read_source as production_read
+from greenloop.repair.propose.edits import EditError, apply, parse
+from greenloop.repair.propose.llm.proposer import read_source as production_read
 from greenloop.repair.records import FileEdit, Patch
 
 PRICING = """\

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from greenloop.records import Frame, Outcome, RunResult, Selection, TestResult
-from greenloop.repair.localise import MAX_PLACES, localise
+from greenloop.repair.propose.localise import MAX_PLACES, localise
 from greenloop.run.pytest_runner import run_tests
 
 

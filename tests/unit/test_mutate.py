@@ -1,7 +1,7 @@
 """Candidate edits on one line: what the built-in proposer may try, and how it ranks them."""
 
 from greenloop import syntax
-from greenloop.repair.mutate import Mutation, mutations
+from greenloop.repair.propose.builtin.mutate import Mutation, mutations
 
 SOURCE = b'''\
 LIMIT = 10

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from greenloop.repair.edits import apply, parse
+from greenloop.repair.propose.edits import apply, parse
 from greenloop.repair.records import FileEdit, Patch
-from greenloop.repair.validate import problems
+from greenloop.repair.check.validate import problems
 
 SOURCE = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 
-from greenloop.repair.fix import Fix
+from greenloop.repair.present.fix import Fix
 from greenloop.repair.records import RepairStatus
 
 SOURCE_REPAIR = f"{types.CodeActionKind.Source.value}.greenloop.repair"

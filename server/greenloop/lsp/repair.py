@@ -24,9 +24,10 @@ from lsprotocol import types
 from greenloop import project
 from greenloop.lsp.convert import uri
 from greenloop.lsp.workspace_edit import workspace_edit
-from greenloop.repair import events, handover
-from greenloop.repair.fix import Fix, Verdicts, landed
-from greenloop.repair.ledger import Ledger
+from greenloop.repair import events
+from greenloop.repair.present import handover
+from greenloop.repair.present.fix import Fix, Verdicts, landed
+from greenloop.repair.ledger.store import Ledger
 from greenloop.repair.records import FileEdit, Patch, RepairResult, RepairStatus
 from greenloop.repair.session import RepairSetup
 from greenloop.state import state_dir

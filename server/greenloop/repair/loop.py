@@ -19,18 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop import project
-from greenloop.repair import events, secrets, validate
-from greenloop.repair.baseline import BaselineError, establish
-from greenloop.repair.context import Context
-from greenloop.repair.handoff import handoff_note
-from greenloop.repair.judge import Baseline, JudgeSettings, judge
-from greenloop.repair.ledger import Ledger
-from greenloop.repair.localise import localise
+from greenloop.repair import events, secrets
+from greenloop.repair.check import validate
+from greenloop.repair.check.baseline import BaselineError, establish
+from greenloop.repair.propose.context import Context
+from greenloop.repair.present.handoff import handoff_note
+from greenloop.repair.check.judge import Baseline, JudgeSettings, judge
+from greenloop.repair.ledger.store import Ledger
+from greenloop.repair.propose.localise import localise
 from greenloop.repair.propose.base import Proposer
 from greenloop.repair.records import (Attempt, Patch, Proposal, RepairResult, RepairStatus, Usage, Verdict,
                                       VerdictStatus)
-from greenloop.repair.sandbox import Sandbox
-from greenloop.repair.screen import Screener
+from greenloop.repair.check.sandbox import Sandbox
+from greenloop.repair.check.screen import Screener
 
 log = logging.getLogger(__name__)
 

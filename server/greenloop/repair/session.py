@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop import config
-from greenloop.repair.judge import JudgeSettings
-from greenloop.repair.ledger import Ledger
+from greenloop.repair.check.judge import JudgeSettings
+from greenloop.repair.ledger.store import Ledger
 from greenloop.repair.events import Listener
 from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.propose.base import Proposer
-from greenloop.repair.propose.builtin import BuiltinProposer
+from greenloop.repair.propose.builtin.search import BuiltinProposer
 from greenloop.repair.propose.chain import ChainProposer
-from greenloop.repair.propose.llm import LLMProposer, LLMSettings
+from greenloop.repair.propose.llm.proposer import LLMProposer, LLMSettings
 
 
 def build_proposer(names: str, settings: config.Settings) -> Proposer:

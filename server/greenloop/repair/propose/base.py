@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from greenloop.repair.context import Context
+from greenloop.repair.propose.context import Context
 from greenloop.repair.records import Proposal
 
 

@@ -5,7 +5,7 @@ The chain moves to the next proposer as soon as the current one says it is exhau
 
 from __future__ import annotations
 
-from greenloop.repair.context import Context
+from greenloop.repair.propose.context import Context
 from greenloop.repair.propose.base import Proposer
 from greenloop.repair.records import Proposal
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from greenloop import project
 from greenloop.exits import EXIT_ERROR, EXIT_OK
-from greenloop.repair.ledger import Ledger
+from greenloop.repair.ledger.store import Ledger
 
 
 def _when(timestamp: float | None) -> str:

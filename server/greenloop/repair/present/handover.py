@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from greenloop.repair.rebase import rebase, recheck
+from greenloop.repair.present.rebase import rebase, recheck
 from greenloop.repair.records import Patch
 from greenloop.repair.session import RepairSetup
 

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from greenloop import project
-from greenloop.repair import edits, prompts, secrets
-from greenloop.repair.context import Context
+from greenloop.repair import secrets
+from greenloop.repair.propose import edits
+from greenloop.repair.propose.llm import prompts
+from greenloop.repair.propose.context import Context
 from greenloop.repair.records import Proposal, Usage
 
 _litellm: Any = None

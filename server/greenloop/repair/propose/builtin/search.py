@@ -23,8 +23,8 @@ from pathlib import Path
 from greenloop import project, syntax
 from greenloop.diagnose import suspicious
 from greenloop.records import TestResult
-from greenloop.repair.context import Context, Screen
-from greenloop.repair.mutate import Mutation, mutations
+from greenloop.repair.propose.context import Context, Screen
+from greenloop.repair.propose.builtin.mutate import Mutation, mutations
 from greenloop.repair.records import FileEdit, Patch, Proposal
 
 

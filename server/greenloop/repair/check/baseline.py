@@ -12,8 +12,8 @@ from pathlib import Path
 
 from greenloop import project
 from greenloop.records import Selection
-from greenloop.repair.judge import Baseline, JudgeSettings
-from greenloop.repair.sandbox import Sandbox
+from greenloop.repair.check.judge import Baseline, JudgeSettings
+from greenloop.repair.check.sandbox import Sandbox
 from greenloop.select import selector
 from greenloop.select.graph import ImportGraph
 

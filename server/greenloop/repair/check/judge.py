@@ -12,7 +12,7 @@ from pathlib import Path
 
 from greenloop.records import Outcome, RunResult, Selection, Severity, TestResult
 from greenloop.repair.records import Patch, Verdict, VerdictStatus
-from greenloop.repair.sandbox import Sandbox
+from greenloop.repair.check.sandbox import Sandbox
 from greenloop.typecheck import check_types
 
 

@@ -18,8 +18,9 @@ from typing import Any
 
 from greenloop import config, project
 from greenloop.exits import EXIT_ERROR, EXIT_FAILED, EXIT_OK
-from greenloop.repair import events, handover
-from greenloop.repair.ledger import Ledger
+from greenloop.repair import events
+from greenloop.repair.present import handover
+from greenloop.repair.ledger.store import Ledger
 from greenloop.repair.records import RepairResult, RepairStatus
 from greenloop.repair.session import RepairSetup, build_proposer
 

@@ -11,10 +11,10 @@ import logging
 import time
 
 from greenloop.records import Selection
-from greenloop.repair.context import Screen
-from greenloop.repair.judge import Baseline, JudgeSettings
+from greenloop.repair.propose.context import Screen
+from greenloop.repair.check.judge import Baseline, JudgeSettings
 from greenloop.repair.records import Patch
-from greenloop.repair.sandbox import Sandbox
+from greenloop.repair.check.sandbox import Sandbox
 from greenloop.run.worker import PytestWorker, WorkerUnavailable
 from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph

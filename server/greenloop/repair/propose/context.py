@@ -22,7 +22,7 @@ from pathlib import Path
 from greenloop import project, syntax
 from greenloop.records import TestResult
 from greenloop.repair import secrets
-from greenloop.repair.localise import Place
+from greenloop.repair.propose.localise import Place
 from greenloop.repair.records import Attempt, Patch
 
 MESSAGE_LINES = 12

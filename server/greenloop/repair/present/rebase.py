@@ -13,10 +13,10 @@ import functools
 from pathlib import Path
 
 from greenloop import project
-from greenloop.repair import edits
-from greenloop.repair.baseline import relevant_tests
+from greenloop.repair.propose import edits
+from greenloop.repair.check.baseline import relevant_tests
 from greenloop.repair.records import FileEdit, Patch
-from greenloop.repair.sandbox import Sandbox
+from greenloop.repair.check.sandbox import Sandbox
 
 CONTEXT = 2
 

@@ -76,3 +76,24 @@ def test_the_package_has_no_import_cycles() -> None:
 
 def test_the_cycle_finder_finds_a_circle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# What the editor face may know of the repair engine: how to build one, its port, the fix on offer, and records.
+EDITOR_FACE_MAY_IMPORT = {"greenloop.repair.session", "greenloop.repair.present.port",
+                          "greenloop.repair.present.workspace", "greenloop.repair.present.fix",
+                          "greenloop.repair.records"}
+
+
+def test_the_editor_face_reaches_repair_only_through_its_port() -> None:
+    graph = import_graph()
+    reached = {imported for module, imports in graph.items() if module.startswith("greenloop.lsp")
+               for imported in imports if imported.startswith("greenloop.repair")}
+    assert reached and reached <= EDITOR_FACE_MAY_IMPORT, reached - EDITOR_FACE_MAY_IMPORT
+
+
+def test_the_engines_never_import_their_faces() -> None:
+    graph = import_graph()
+    faces = ("greenloop.lsp", "greenloop.cli")
+    engines = [module for module in graph if not module.startswith(faces) and module != "greenloop.__main__"]
+    wrong = {(module, imported) for module in engines for imported in graph[module] if imported.startswith(faces)}
+    assert wrong == set()

@@ -23,7 +23,8 @@ from pygls.uris import to_fs_path
 from greenloop import __version__, project
 from greenloop.engine import CheckReport
 from greenloop.lsp import actions, convert, transport
-from greenloop.lsp.repair import RepairController
+from greenloop.lsp.repair import workspace_repair
+from greenloop.repair.present.workspace import WorkspaceRepair
 from greenloop.lsp.session import Channel, ProjectSession
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class GreenloopServer(LanguageServer):
         super().__init__("greenloop", __version__, protocol_cls=transport.Protocol)
         self.sessions: dict[Path, ProjectSession] = {}  # by root; a standalone session by its file
         self.standalone_files: set[Path] = set()  # the keys of standalone sessions
-        self.controllers: dict[ProjectSession, RepairController] = {}  # by session: scratch files share a root
+        self.repairs: dict[ProjectSession, WorkspaceRepair] = {}  # by session: scratch files share a root
         self.init_options: Any = None
         self.editor_settings: Any = None
         self._reporting = False
@@ -129,21 +130,21 @@ class GreenloopServer(LanguageServer):
         path = _path(uri)
         return None if path is None or unusable(path, False) else self.existing_session(path)
 
-    def controller(self, session: ProjectSession) -> RepairController:
-        controller = self.controllers.get(session)
-        if controller is None:
-            controller = self.controllers[session] = RepairController(self, session)
-        return controller
+    def repair_for(self, session: ProjectSession) -> WorkspaceRepair:
+        repair = self.repairs.get(session)
+        if repair is None:
+            repair = self.repairs[session] = workspace_repair(self, session)
+        return repair
 
-    def controller_with_fix(self, repair_id: Any = None) -> RepairController | None:
-        for controller in self.controllers.values():
-            if controller.fix is not None and (repair_id is None or controller.fix.repair_id == repair_id):
-                return controller
+    def repair_with_fix(self, repair_id: Any = None) -> WorkspaceRepair | None:
+        for repair in self.repairs.values():
+            if repair.fix is not None and (repair_id is None or repair.fix.repair_id == repair_id):
+                return repair
         return None
 
     async def close_sessions(self) -> None:
-        for controller in self.controllers.values():
-            controller.cancel()
+        for repair in self.repairs.values():
+            repair.cancel()
         for session in list(self.sessions.values()):
             await session.close()
         self.sessions.clear()
@@ -263,19 +264,22 @@ def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> No
         if session is None:
             return
         session.saved(path)
-        controller = ls.controllers.get(session)
-        if controller is not None:
-            controller.saved(path)
+        repair = ls.repairs.get(session)
+        if repair is not None:
+            repair.saved(path)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: GreenloopServer, params: types.DidOpenTextDocumentParams) -> None:
-    """Nothing to run on open; pygls keeps the document text, which diagnostics positions are computed against."""
+    """Registered so that the server advertises open/close sync (pygls does only for a registered handler) and
+    the client sends the buffers' text, which diagnostics positions and the repair's hand-over read. pygls keeps
+    the text itself; nothing runs on open."""
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: GreenloopServer, params: types.DidCloseTextDocumentParams) -> None:
-    """Diagnostics stay: the failure is still there when the file is closed."""
+    """Registered with `did_open` (see there). Diagnostics stay: the failure is still there when the file is
+    closed."""
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -294,9 +298,9 @@ async def did_change_folders(ls: GreenloopServer, params: types.DidChangeWorkspa
         root = _path(folder.uri)
         session = ls.sessions.pop(root.resolve(), None) if root and not unusable(root, True) else None
         if session is not None:
-            controller = ls.controllers.pop(session, None)
-            if controller is not None:
-                controller.cancel()
+            repair = ls.repairs.pop(session, None)
+            if repair is not None:
+                repair.cancel()
             await session.close()
     for folder in params.event.added:
         ls.open_folder(folder.uri)
@@ -310,10 +314,10 @@ def code_action(ls: GreenloopServer, params: types.CodeActionParams) -> list[typ
     if path is None or unusable(path, False):
         return []
     session = ls.known_session(uri)
-    controller = ls.controllers.get(session) if session is not None else None
-    fix = controller.fix if controller is not None else None
+    repair = ls.repairs.get(session) if session is not None else None
+    fix = repair.fix if repair is not None else None
     return actions.code_actions(uri, params.context.diagnostics, fix, fix.covers(path) if fix else False,
-                                controller is not None and controller.running)
+                                repair is not None and repair.running)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -321,8 +325,8 @@ def hover(ls: GreenloopServer, params: types.HoverParams) -> types.Hover | None:
     """While a fix waits for the user, hovering a failing line shows the proposed diff."""
     path = _path(params.text_document.uri)
     session = ls.known_session(params.text_document.uri)
-    controller = ls.controllers.get(session) if session is not None else None
-    fix = controller.fix if controller is not None else None
+    repair = ls.repairs.get(session) if session is not None else None
+    fix = repair.fix if repair is not None else None
     if path is None or session is None or fix is None or not fix.covers(path):
         return None
     line = params.position.line + 1
@@ -348,32 +352,32 @@ def repair_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
     if session is None:
         return {"started": False, "reason": f"greenloop.repair: {str(path)[:300]} is in no workspace folder or "
                                             "project (or cannot be checked); see the log"}
-    return ls.controller(session).start(path, list(tests) if tests else None)
+    return ls.repair_for(session).start(path, list(tests) if tests else None)
 
 
 @server.command("greenloop.cancel")
 def cancel_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
-    return {"cancelled": any([controller.cancel() for controller in ls.controllers.values()])}
+    return {"cancelled": any([repair.cancel() for repair in ls.repairs.values()])}
 
 
 @server.command("greenloop.showPatch")
 async def show_patch_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
-    controller = ls.controller_with_fix(_argument(args).get("repair_id"))
-    return await controller.show_patch() if controller else {"patch": None}
+    repair = ls.repair_with_fix(_argument(args).get("repair_id"))
+    return await repair.show_patch() if repair else {"patch": None}
 
 
 @server.command("greenloop.applyFix")
 async def apply_fix_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
-    controller = ls.controller_with_fix(_argument(args).get("repair_id"))
-    if controller is None:
+    repair = ls.repair_with_fix(_argument(args).get("repair_id"))
+    if repair is None:
         return {"applied": False, "reason": "no greenloop fix is waiting"}
-    return await controller.apply()
+    return await repair.apply()
 
 
 @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
 def progress_cancel(ls: GreenloopServer, params: types.WorkDoneProgressCancelParams) -> None:
-    for controller in ls.controllers.values():
-        controller.cancel_token(params.token)
+    for repair in ls.repairs.values():
+        repair.cancel_progress(params.token)
 
 
 @server.feature(types.SHUTDOWN)

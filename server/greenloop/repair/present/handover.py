@@ -14,18 +14,23 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
+from greenloop import project
 from greenloop.repair.present.rebase import rebase, recheck
 from greenloop.repair.records import Patch
 from greenloop.repair.session import RepairSetup
 
 REBASE_TRIES = 3  # rebase-and-recheck rounds while the person keeps typing, before the patch is refused
-Reader = Callable[[Path], str | None]  # a file's text now (None: unreadable, taken as empty)
+Reader = Callable[[Path], str | None]  # a file's text now (None: unreadable, and the patch is refused)
 
 
 async def fit(setup: RepairSetup, patch: Patch, targets: list[str], read: Reader) -> Patch | str:
     """The patch as it applies to the text `read` gives now, or why it cannot be offered."""
     for attempt in itertools.count():
-        current = {e.path: read(e.path) or "" for e in patch.edits}
+        read_now = {e.path: read(e.path) for e in patch.edits}
+        unreadable = [path for path, text in read_now.items() if text is None]
+        if unreadable:
+            return f"{project.relpath(setup.root, unreadable[0])} cannot be read as UTF-8 text now"
+        current = {path: text or "" for path, text in read_now.items()}
         if all(current[e.path] == e.before for e in patch.edits):
             return patch
         if attempt == REBASE_TRIES:
@@ -42,7 +47,9 @@ async def fit(setup: RepairSetup, patch: Patch, targets: list[str], read: Reader
 
 
 def read_disk(path: Path) -> str | None:
-    """A file's text on disk ("" for a file the patch creates), or None when it cannot be read."""
+    """A file's text on disk ("" for a file the patch creates), or None when it cannot be read. Bytes that are not
+    UTF-8 make it unreadable rather than decoded with replacements: a patch fitted to such a text would write the
+    replacement characters back over the person's bytes."""
     try:
         return path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError):

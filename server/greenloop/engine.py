@@ -28,7 +28,9 @@ from typing import Any, TypeVar
 from greenloop import config, project
 from greenloop.diagnose.current import CurrentFindings
 from greenloop.diagnose.placement import place
-from greenloop.records import Finding, Outcome, RunResult, Selection, Severity, TestResult
+from greenloop.records import (
+    FileNote, Finding, Outcome, RunOwner, RunResult, Selection, Severity, TestResult, run_owner,
+)
 from greenloop.run.pytest_runner import run_tests
 from greenloop.run.scheduler import UNKNOWN_TEST_FILE, Scheduler
 from greenloop.select import selector
@@ -296,7 +298,7 @@ class Engine:
             if report.first_result_after is None:
                 report.first_result_after = time.monotonic() - started
             report.results_so_far += 1
-            self.current.replace(result.nodeid, place(self.root, result, [result], (), whole))
+            self.current.replace(run_owner(result.nodeid), place(self.root, result, [result], (), whole))
             publisher.soon(urgent=result.outcome.is_failure)
 
         estimate = await self._off_loop(self._estimate, selection)
@@ -307,7 +309,7 @@ class Engine:
         if run.problem and not run.results:
             return run  # nothing ran: keep what we knew
         for result in run.results:  # results a streamed callback may have missed (collection errors)
-            self.current.replace(result.nodeid, place(self.root, result, [result], (), whole))
+            self.current.replace(run_owner(result.nodeid), place(self.root, result, [result], (), whole))
         self.current.settle(selection, {r.nodeid for r in run.results})
         publisher.now()
         await self._place_by_coverage(python, run, focus, whole)
@@ -338,11 +340,11 @@ class Engine:
             result.covered = lines.get(result.nodeid, {})
         with_lines = [r for r in run.results if r.covered]
 
-        def ranked() -> list[tuple[str, list[Finding]]]:  # Ochiai over every traced line: keep it off the loop
-            return [(r.nodeid, place(self.root, r, with_lines, focus, whole)) for r in frameless]
+        def ranked() -> list[tuple[RunOwner, list[Finding]]]:  # Ochiai over every traced line: keep it off the loop
+            return [(run_owner(r.nodeid), place(self.root, r, with_lines, focus, whole)) for r in frameless]
 
-        for nodeid, findings in await self._off_loop(ranked):
-            self.current.replace(nodeid, findings)
+        for owner, findings in await self._off_loop(ranked):
+            self.current.replace(owner, findings)
 
     def _refresh(self, report: CheckReport, before: set[Path], started: float) -> None:
         report.findings = self.findings()
@@ -368,5 +370,5 @@ class Engine:
             notes = []
             if problem and not any(CODING_COOKIE.match(line) for line in data.splitlines()[:2]):
                 notes = [Finding(path=path, line=1, message=problem, severity=Severity.ERROR, code="encoding",
-                                 owner=f"encoding:{path}")]
+                                 owner=FileNote(path))]
             self.current.set_note(path, notes)

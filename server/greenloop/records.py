@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 
 class Outcome(str, enum.Enum):
@@ -89,12 +90,59 @@ class Related:
     message: str
 
 
+@dataclass(frozen=True, order=True)
+class TestOwner:
+    """Findings of one test item, by its node id (`tests/test_a.py::test_b`), or of a node below a file whose
+    collection failed (`tests/test_a.py::TestB`): a node pytest runs by id."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    nodeid: str
+    file: str  # the test file's part of the node id, as pytest spells it: `tests/test_a.py`
+
+
+@dataclass(frozen=True, order=True)
+class CollectionOwner:
+    """Findings of a collection unit that failed to load: a test file or folder (by its node id, which names
+    it) or a conftest (by its path)."""
+
+    nodeid: str
+    conftest: bool  # its node id names a conftest: re-judged by every run
+
+
+@dataclass(frozen=True, order=True)
+class TypesOwner:
+    """Findings of the type checker in one file."""
+
+    path: Path
+
+
+@dataclass(frozen=True, order=True)
+class FileNote:
+    """Notes on one file itself, not on its code: an encoding problem."""
+
+    path: Path
+
+
+RunOwner: TypeAlias = TestOwner | CollectionOwner  # what one result of a test run owns
+Owner: TypeAlias = RunOwner | TypesOwner | FileNote
+
+
+def run_owner(nodeid: str) -> RunOwner:
+    """The owner of a test run's result with node id `nodeid`: a node below a file (a test, or a class that did
+    not collect) or a collection unit (a file or folder that did not collect, a conftest that did not load).
+    Every owner of a run's findings is made here, so a finding and the key it is filed under always agree."""
+    if "::" in nodeid:
+        return TestOwner(nodeid, nodeid.split("::", 1)[0])
+    return CollectionOwner(nodeid, "conftest" in nodeid)
+
+
 @dataclass
 class Finding:
     """One diagnostic, independent of the protocol that shows it.
 
-    `owner` groups findings by what produced them (a test node id, or "types:<path>") so a later run can
-    replace exactly the findings it is responsible for.
+    `owner` groups findings by what produced them (a test, a collection unit, a file's type check, a note on a
+    file) so a later run can replace exactly the findings it is responsible for.
     """
 
     path: Path
@@ -107,7 +155,7 @@ class Finding:
     end_line: int | None = None
     end_col: int | None = None
     related: list[Related] = field(default_factory=list)
-    owner: str = ""
+    owner: Owner | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (str(self.path), self.line, self.col, self.message)

@@ -53,3 +53,77 @@ def test_frames_in_source_outrank_coverage_deepest_first_and_tests_never_rank(tm
     assert ranked[0].score > 1 > ranked[2].score > ranked[3].score  # a frame the passing test ran is weaker
     assert all(r.path == lib.resolve() for r in ranked)  # the test file's own lines are never suspects
     assert [r.line for r in ranked_lines(tmp_path, [failing], [failing, passing], per_file=1)] == [6, 9, 2]
+
+
+# --- one localisation: the diagnostics place a failure on the top of the ranking the repair uses ----------------
+
+def _project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    (tmp_path / "pyproject.toml").write_text("")
+    lib, util, test = tmp_path / "lib.py", tmp_path / "util.py", tmp_path / "test_lib.py"
+    lib.write_text("def f(n):\n    return f(n - 1) if n else g()\n\n\ndef g():\n    raise ValueError\n"
+                   + "x = 1\n" * 10)
+    util.write_text("y = 2\n" * 10)
+    test.write_text("from lib import f\n\n\ndef test_f():\n    f(8)\n")
+    return lib.resolve(), util.resolve(), test.resolve()
+
+
+def _placed_in_source(root: Path, failing: TestResult, run: list[TestResult], focus: list[Path],
+                      best_only: bool = False) -> list[tuple[Path, int]]:
+    from greenloop.diagnose.placement import place
+
+    return [(f.path, f.line) for f in place(root, failing, run, focus, best_only) if f.path.name != "test_lib.py"]
+
+
+def test_a_failure_with_frames_is_placed_on_the_top_of_ranked_lines_its_deepest_source_frame(tmp_path: Path) -> None:
+    """Even when a shallower frame ties it by coverage (Ochiai 1.00 + the frame bonus) or recurs all the way up."""
+    from greenloop.diagnose.suspicious import ranked_lines
+    from greenloop.records import Frame
+
+    lib, util, test = _project(tmp_path)
+    recursing = [Frame(test, 5, "test_f")] + [Frame(lib, 2, "f")] * 9 + [Frame(lib, 6, "g")]
+    tied = [Frame(test, 5, "test_f"), Frame(lib, 2, "f"), Frame(lib, 6, "g")]
+    for frames, lines in [(recursing, [2, 6, 7]), (tied, [6, 2, 7])]:  # [6, 2, 7]: g had run before f
+        failing = TestResult(nodeid="test_lib.py::test_f", outcome=Outcome.FAILED, frames=frames,
+                             covered={lib: lines, util: [1, 2], test: [5]})
+        passing = TestResult(nodeid="test_lib.py::test_other", outcome=Outcome.PASSED, covered={lib: [7], util: [1]})
+        run = [failing, passing]
+
+        top = ranked_lines(tmp_path, [failing], run)[0]
+        assert (top.path, top.line, top.why) == (lib, 6, "in the traceback of test_lib.py::test_f")
+        for focus, best_only in [([], False), ([lib, util], False), ([util], False), ([util, lib], True)]:
+            assert _placed_in_source(tmp_path, failing, run, focus, best_only) == [(top.path, top.line)]
+
+
+def test_a_failure_without_frames_is_placed_on_the_top_of_ranked_lines_in_each_focus_file(tmp_path: Path) -> None:
+    from greenloop.diagnose.suspicious import ranked_lines
+    from greenloop.records import Frame
+
+    lib, util, test = _project(tmp_path)
+    failing = TestResult(nodeid="test_lib.py::test_f", outcome=Outcome.FAILED, frames=[Frame(test, 5, "test_f")],
+                         covered={lib: [1, 2, 7], util: [1, 2, 3], test: [5]})
+    passing = TestResult(nodeid="test_lib.py::test_other", outcome=Outcome.PASSED, covered={lib: [1, 2], util: [1]})
+    run = [failing, passing]
+    ranked = ranked_lines(tmp_path, [failing], run)
+    top_of = {path: next(r for r in ranked if r.path == path) for path in (lib, util)}
+    assert (top_of[lib].line, top_of[util].line) == (7, 3)  # Ochiai 1.00: only the failing test ran them
+
+    assert _placed_in_source(tmp_path, failing, run, [util, lib]) == [(util, 3), (lib, 7)]  # focus order
+    assert _placed_in_source(tmp_path, failing, run, [lib]) == [(lib, 7)]
+    assert _placed_in_source(tmp_path, failing, run, [test]) == []  # a test file is never a suspect
+    # A whole-project check shows the single best line: the top of the ranking; a tie goes to the earlier file.
+    assert _placed_in_source(tmp_path, failing, run, [lib, util], best_only=True) == [(ranked[0].path, ranked[0].line)]
+    assert _placed_in_source(tmp_path, failing, run, [util, lib], best_only=True) == [(util, 3)]
+    assert ranked_lines(tmp_path, [failing], run, files=[util, lib])[0].path == util
+
+
+def test_a_files_filter_ranks_only_those_files_by_coverage_and_keeps_every_frame(tmp_path: Path) -> None:
+    from greenloop.diagnose.suspicious import ranked_lines
+    from greenloop.records import Frame
+
+    lib, util, test = _project(tmp_path)
+    failing = TestResult(nodeid="test_lib.py::test_f", outcome=Outcome.FAILED,
+                         frames=[Frame(test, 5, "test_f"), Frame(lib, 6, "g")],
+                         covered={lib: [2, 6, 7], util: [1, 2], test: [5]})
+    assert [(r.path, r.line) for r in ranked_lines(tmp_path, [failing], [failing], files=[util])] == [
+        (lib, 6), (util, 2), (util, 1)]
+    assert [(r.path, r.line) for r in ranked_lines(tmp_path, [failing], [failing], files=[])] == [(lib, 6)]

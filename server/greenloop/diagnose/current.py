@@ -1,9 +1,9 @@
 """The project's current findings, grouped by what produced them, so each run replaces exactly its own.
 
-Test findings are kept by owner (a test's node id, or a collected file for collection errors), type findings by
-file, and file notes (encoding problems) by file. A streamed test result replaces its own owner's findings the
-moment it arrives; when a run completes, owners it was responsible for that produced no result this time (a
-test renamed or deleted, a collection error gone) are dropped.
+Test findings are kept by owner (a test, or the file, folder or conftest of a collection error: see
+`records.run_owner`), type findings by file, and file notes (encoding problems) by file. A streamed test result
+replaces its own owner's findings the moment it arrives; when a run completes, owners it was responsible for that
+produced no result this time (a test renamed or deleted, a collection error gone) are dropped.
 """
 
 from __future__ import annotations
@@ -13,18 +13,14 @@ from pathlib import Path
 
 from greenloop import project
 from greenloop.diagnose.placement import touched_files
-from greenloop.records import Finding, Selection
+from greenloop.records import CollectionOwner, Finding, RunOwner, Selection, TestOwner
 from greenloop.typecheck.checkers import TypeReport
-
-
-def owner_file(owner: str) -> str:
-    return owner.split("::", 1)[0]
 
 
 class CurrentFindings:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.tests: dict[str, list[Finding]] = {}
+        self.tests: dict[RunOwner, list[Finding]] = {}
         self.types: dict[Path, list[Finding]] = {}
         self.notes: dict[Path, list[Finding]] = {}
 
@@ -37,14 +33,14 @@ class CurrentFindings:
     def last_failed(self) -> dict[str, set[Path]]:
         """Node id -> files its failure touched (test file, frames, placements)."""
         return {
-            owner: touched_files(group) | {(self.root / owner_file(owner)).resolve()}
+            owner.nodeid: touched_files(group) | {(self.root / owner.file).resolve()}
             for owner, group in self.tests.items()
-            if "::" in owner
+            if isinstance(owner, TestOwner)
         }
 
     # -- tests ----------------------------------------------------------------------------------------------
 
-    def replace(self, owner: str, findings: Iterable[Finding]) -> None:
+    def replace(self, owner: RunOwner, findings: Iterable[Finding]) -> None:
         group = [f for f in findings if f.owner == owner]
         if group:
             self.tests[owner] = group
@@ -52,18 +48,13 @@ class CurrentFindings:
             self.tests.pop(owner, None)
 
     def settle(self, selection: Selection, seen: set[str]) -> None:
-        """After a complete run: drop findings the run was responsible for but did not reproduce."""
+        """After a complete run: drop findings the run was responsible for but did not reproduce. `seen` holds
+        the node ids of the run's results."""
         files = {project.relpath(self.root, p) for p in selection.paths}
         for owner in list(self.tests):
-            if owner in seen:
+            if owner.nodeid in seen:
                 continue
-            covered = (
-                selection.whole_project
-                or owner in selection.nodeids
-                or owner_file(owner) in files
-                or "::" not in owner and "conftest" in owner  # a conftest error is re-judged by every run
-            )
-            if covered:
+            if selection.whole_project or owner.nodeid in selection.nodeids or _judged(owner, files):
                 del self.tests[owner]
 
     # -- types and notes ------------------------------------------------------------------------------------
@@ -93,3 +84,12 @@ class CurrentFindings:
                 self.tests[owner] = kept
             else:
                 del self.tests[owner]
+
+
+def _judged(owner: RunOwner, files: set[str]) -> bool:
+    """Whether a run of the test files `files` (relative paths) judges `owner` again."""
+    match owner:
+        case TestOwner():
+            return owner.file in files
+        case CollectionOwner():
+            return owner.nodeid in files or owner.conftest  # a conftest error is re-judged by every run

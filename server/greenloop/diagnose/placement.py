@@ -4,7 +4,8 @@ most likely holds the bug, linked to each other.
 The source placement is the deepest traceback frame inside the project's own non-test code. When no frame
 reaches project source (a plain `assert f(x) == y`), a saved source file that the test exercised still gets a
 diagnostic, on its most suspicious executed line by coverage, so the user sees in the file they saved which test
-their change broke.
+their change broke. Both come from `suspicious.ranked_lines`, the ranking the repair's context and search use, so
+a diagnostic and the repair never disagree on where a failure is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from greenloop import project
 from greenloop.diagnose import suspicious
 from greenloop.diagnose.text import line_span
-from greenloop.records import Finding, Frame, Outcome, Related, Severity, TestResult
+from greenloop.records import Finding, Frame, Outcome, Owner, Related, Severity, TestResult, run_owner
 
 
 def test_name(nodeid: str) -> str:
@@ -33,7 +34,7 @@ def _deepest(frames: Sequence[Frame], keep) -> Frame | None:
     return None
 
 
-def _finding(path: Path, line: int, message: str, owner: str, code: str,
+def _finding(path: Path, line: int, message: str, owner: Owner, code: str,
              severity: Severity = Severity.ERROR) -> Finding:
     col, end_col = line_span(path, line)
     return Finding(path=path.resolve(), line=line, col=col, end_line=line, end_col=end_col, message=message,
@@ -62,6 +63,7 @@ def place(
         return _collection(root, result)
     name = test_name(result.nodeid)
     reason = _reason(result)
+    owner = run_owner(result.nodeid)
     test_path = result.path.resolve() if result.path else None
     findings: list[Finding] = []
 
@@ -71,59 +73,54 @@ def place(
         if test_path is None or not result.line:
             return []
         return [_finding(test_path, result.line, f"{name} is {reason}" if reason.startswith("slow") else
-                         f"{name} {reason}", result.nodeid, result.nodeid, Severity.WARNING)]
+                         f"{name} {reason}", owner, result.nodeid, Severity.WARNING)]
     test_line, text = (test_frame.line if test_frame else result.line), f"{name} failed: {reason}"
     test_finding = None
     if test_path is not None and test_line:
-        test_finding = _finding(test_path, test_line, text, result.nodeid, result.nodeid)
+        test_finding = _finding(test_path, test_line, text, owner, result.nodeid)
         findings.append(test_finding)
 
-    source_frame = _deepest(result.frames, lambda p: project.is_source_file(root, p))
-    if source_frame is not None:
-        where = f" (in {source_frame.name})" if source_frame.name and not source_frame.name.startswith("<") else ""
-        source = _finding(source_frame.path, source_frame.line,
-                          f"{name} failed here{where}: {reason}", result.nodeid, result.nodeid)
+    for top in source_lines(root, result, run, focus, best_only):
+        match top.evidence:
+            case Frame(name=frame_name):
+                where = f" (in {frame_name})" if frame_name and not frame_name.startswith("<") else ""
+                source = _finding(top.path, top.line, f"{name} failed here{where}: {reason}", owner, result.nodeid)
+                if test_finding is not None:
+                    _link(test_finding, source, "the error was raised here", f"{name} fails here")
+            case suspicious.Suspect(failing=failing, passing=passing):
+                message = (f"{name} failed: {reason}; this line ran in the failing test and is the most suspicious "
+                           f"by coverage ({failing} failing, {passing} passing test(s) ran it)")
+                source = _finding(top.path, top.line, message, owner, result.nodeid)
+                if test_finding is not None:
+                    _link(test_finding, source, "most suspicious line by coverage", f"{name} fails here")
         findings.append(source)
-        if test_finding is not None:
-            _link(test_finding, source, "the error was raised here", f"{name} fails here")
-    if source_frame is None:
-        findings.extend(_by_coverage(root, result, run, focus, best_only, test_finding))
     return findings
 
 
-def _by_coverage(
+def source_lines(
     root: Path,
     result: TestResult,
-    run: Sequence[TestResult],
-    focus: Iterable[Path],
-    best_only: bool,
-    test_finding: Finding | None,
-) -> list[Finding]:
-    name, reason = test_name(result.nodeid), _reason(result)
-    tops = []
-    for path in focus:
-        if project.is_source_file(root, path):
-            suspects = suspicious.rank(run, path, result)
-            if suspects:
-                tops.append((suspects[0], path.resolve()))
-    if best_only and tops:
-        tops = [max(tops, key=lambda item: item[0].score)]
-    findings = []
-    for top, path in tops:
-        message = (f"{name} failed: {reason}; this line ran in the failing test and is the most suspicious "
-                   f"by coverage ({top.failing} failing, {top.passing} passing test(s) ran it)")
-        finding = _finding(path, top.line, message, result.nodeid, result.nodeid)
-        if test_finding is not None:
-            _link(test_finding, finding, "most suspicious line by coverage", f"{name} fails here")
-        findings.append(finding)
-    return findings
+    run: Sequence[TestResult] = (),
+    focus: Iterable[Path] = (),
+    best_only: bool = False,
+) -> list[suspicious.Ranked]:
+    """The lines of project source that show `result`'s failure, all from the top of `suspicious.ranked_lines`:
+    its deepest traceback frame in source when it has one, else the most suspicious line by coverage over `run`
+    of each source file in `focus` (in focus order), or with `best_only` the single best of them (ties to the
+    earlier file)."""
+    sources = [path for path in focus if project.is_source_file(root, path)]
+    ranked = suspicious.ranked_lines(root, [result], run, per_file=1, files=sources)
+    if not ranked or isinstance(ranked[0].evidence, Frame) or best_only:
+        return ranked[:1]
+    top = {r.path: r for r in ranked}  # one line per file: per_file=1 and one failure
+    return [top[path.resolve()] for path in sources if path.resolve() in top]
 
 
 def _collection(root: Path, result: TestResult) -> list[Finding]:
     """A file that cannot be collected (syntax error, import error) or a conftest that raises."""
     reason = _reason(result)
     what = "conftest.py failed to load" if result.when == "conftest" else "cannot collect tests"
-    owner = result.nodeid
+    owner = run_owner(result.nodeid)
     findings = []
     collected = result.path.resolve() if result.path else None
     if collected is not None and collected.is_dir():

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from greenloop.records import Finding, Severity
+from greenloop.records import Finding, Severity, TypesOwner
 from greenloop.run import process
 
 TIMEOUT = 120.0
@@ -102,7 +102,7 @@ async def _basedpyright(root: Path, python: str, files: Sequence[Path]) -> TypeR
             path=path, line=start["line"] + 1, col=start["character"] + 1,
             end_line=end["line"] + 1, end_col=end["character"] + 1,
             message=item["message"], severity=_severity(item.get("severity", "error")),
-            source="basedpyright", code=item.get("rule"), owner=f"types:{path.resolve()}",
+            source="basedpyright", code=item.get("rule"), owner=TypesOwner(path.resolve()),
         ))
     return report
 
@@ -137,7 +137,7 @@ async def _mypy(root: Path, python: str, files: Sequence[Path]) -> TypeReport:
             path=path, line=int(item["line"]), col=int(item.get("column", 0)) + 1,
             end_line=item.get("end_line"), end_col=(item["end_column"] + 1) if item.get("end_column") else None,
             message=message, severity=_severity(item.get("severity", "error")),
-            source="mypy", code=item.get("code"), owner=f"types:{path}",
+            source="mypy", code=item.get("code"), owner=TypesOwner(path),
         ))
     if done.returncode not in (0, 1) and not report.findings:
         report.problem = f"mypy failed (exit {done.returncode}): {(done.stderr or done.stdout).strip()[-300:]}"

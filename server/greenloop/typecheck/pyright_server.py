@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from greenloop.records import Finding, Severity
+from greenloop.records import Finding, Severity, TypesOwner
 from greenloop.typecheck.checkers import TypeReport, check_types, find_tool, pyright_settings
 from greenloop.typecheck.jsonrpc import READ_LIMIT, Peer, PeerGone, RequestFailed
 
@@ -77,7 +77,7 @@ def _finding(path: Path, diagnostic: dict[str, Any]) -> Finding:
         path=path, line=start["line"] + 1, col=start["character"] + 1,
         end_line=end["line"] + 1, end_col=end["character"] + 1,
         message=diagnostic["message"], severity=LSP_SEVERITY.get(diagnostic.get("severity", 1), Severity.ERROR),
-        source="basedpyright", code=None if code is None else str(code), owner=f"types:{path}",
+        source="basedpyright", code=None if code is None else str(code), owner=TypesOwner(path),
     )
 
 

@@ -87,9 +87,13 @@ class LspEditor:
                 message=message, percentage=percentage, cancellable=True))
 
     def progress_end(self, message: str) -> None:
-        if self.token is not None:
-            self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
-            self.token = None
+        if self.token is None:
+            return
+        token, self.token = self.token, None
+        try:
+            self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        except (ValueError, OSError) as exc:  # the client went away (exit) while the repair was being cancelled
+            log.info("progress end not sent: %s", exc)
 
     def buffer(self, path: Path) -> str | None:
         document = self.server.workspace.text_documents.get(uri(path))

@@ -29,6 +29,7 @@ from pygls.io_ import StdoutWriter
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 
+from greenloop.lsp import stalls
 from greenloop.lsp.framing import Event, Framer, Skipped, Unparsable
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,9 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
     server.protocol.set_writer(StdoutWriter(stdout))
 
     async def run() -> None:
+        threshold = stalls.from_environment()
+        if threshold is not None:
+            stalls.StallWatch(asyncio.get_running_loop(), threshold).start()
         await pump(_stdin_reader(stdin.fileno()), server.protocol, stop)
 
     try:

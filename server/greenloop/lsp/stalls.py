@@ -1,0 +1,72 @@
+"""Find what blocks the event loop: with GREENLOOP_STALLS=<milliseconds> in the server's environment, every stall
+longer than that is written to stderr with the stack the loop was stuck in.
+
+Why: the server must answer every request within 100 ms, whatever a check on a large project is doing. A stall is
+found by a heartbeat the loop stamps every few milliseconds and a thread that watches the stamp; when the stamp is
+late, the thread takes the loop thread's stack (`sys._current_frames`) at once, while the culprit is still
+running, and once more when the loop comes back, with the stall's length. Off by default: the heartbeat wakes the
+loop 50 times a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+
+log = logging.getLogger(__name__)
+BEAT = 0.02  # seconds between heartbeats
+
+
+def from_environment() -> float | None:
+    """The threshold in seconds GREENLOOP_STALLS asks for, or None (off, or not a number of milliseconds)."""
+    raw = os.environ.get("GREENLOOP_STALLS", "").strip()
+    try:
+        milliseconds = float(raw)
+    except ValueError:
+        return None
+    return milliseconds / 1000 if milliseconds > 0 else None
+
+
+class StallWatch:
+    """Report event-loop stalls longer than `threshold` seconds, with the stack that caused them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, threshold: float) -> None:
+        self.loop = loop
+        self.threshold = threshold
+        self.stamp = time.monotonic()
+        self.reports: list[tuple[float, str]] = []  # (seconds, stack) of each stall seen
+        self._loop_thread = threading.get_ident()
+        self._stop = threading.Event()
+
+    def start(self) -> StallWatch:
+        self.loop.call_soon(self._beat)
+        threading.Thread(target=self._watch, name="greenloop-stall-watch", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _beat(self) -> None:
+        self.stamp = time.monotonic()
+        if not self._stop.is_set():
+            self.loop.call_later(BEAT, self._beat)
+
+    def _watch(self) -> None:
+        stack: str | None = None
+        stalled_since = 0.0
+        while not self._stop.wait(BEAT / 2):
+            late = time.monotonic() - self.stamp - BEAT
+            if late > self.threshold and stack is None:
+                frame = sys._current_frames().get(self._loop_thread)
+                stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)"
+                stalled_since = self.stamp
+            elif stack is not None and late < BEAT:
+                seconds = self.stamp - stalled_since - BEAT
+                self.reports.append((seconds, stack))
+                log.warning("event loop stalled for %.0f ms in:\n%s", 1000 * seconds, stack)
+                stack = None

@@ -1,12 +1,12 @@
 """The server's bookkeeping of sessions: each scratch file outside any project is its own session, with its own
-repair controller, even when two such files share a folder."""
+workspace repair (one repair at a time, its own fix on offer), even when two such files share a folder."""
 
 from pathlib import Path
 
 from greenloop.lsp.server import GreenloopServer
 
 
-def test_two_scratch_files_in_one_folder_have_their_own_sessions_and_repair_controllers(tmp_path: Path) -> None:
+def test_two_scratch_files_in_one_folder_have_their_own_sessions_and_repairs(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     first, second = scratch / "one.py", scratch / "two.py"
@@ -20,8 +20,9 @@ def test_two_scratch_files_in_one_folder_have_their_own_sessions_and_repair_cont
 
     assert one is not two and one.standalone and two.standalone
     assert one.root == two.root == scratch.resolve()
-    assert server.controller(one) is not server.controller(two)
-    assert server.controller(one).session is one and server.controller(two).session is two
+    assert server.repair_for(one) is not server.repair_for(two)
+    assert server.repair_for(one) is server.repair_for(one) and server.repairs == {
+        one: server.repair_for(one), two: server.repair_for(two)}
     assert server.session_for(first) is one  # found again, not opened twice
     assert [line.split(" is outside")[0] for line in logged if "outside any project" in line] == \
         [str(first.resolve()), str(second.resolve())]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,19 +17,18 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 
 from greenloop import __version__, project
 from greenloop.engine import CheckReport
 from greenloop.lsp import actions, convert, transport
 from greenloop.lsp.repair import workspace_repair
-from greenloop.repair.present.workspace import WorkspaceRepair
+from greenloop.lsp.paths import path_of, unusable
 from greenloop.lsp.session import Channel, ProjectSession
+from greenloop.repair.present.workspace import WorkspaceRepair
 
 log = logging.getLogger(__name__)
 _LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning, "info": types.MessageType.Info}
 # Where no project lives: a save there (or through /proc/<pid>/cwd) never starts a session or a watcher.
-SYSTEM_FOLDERS = tuple(Path(p) for p in ("/proc", "/sys", "/dev", "/etc", "/boot", "/run"))
 REPAIR_USAGE = 'greenloop.repair needs {"uri": a file or folder of the workspace, "tests": null or a list of node ids}'
 
 
@@ -79,7 +77,7 @@ class GreenloopServer(LanguageServer):
     def open_folder(self, uri: str) -> None:
         """A workspace folder becomes a session, unless it is no folder, a system location or the file system's
         root (whose watcher would walk every file of the machine on the event loop)."""
-        root = _path(uri)
+        root = path_of(uri)
         problem = "not a file: URI" if root is None else unusable(root, True) or (
             "not a folder" if not root.is_dir() else "the file system's root" if root.resolve() == Path("/") else None)
         if problem is not None or root is None:
@@ -111,7 +109,7 @@ class GreenloopServer(LanguageServer):
         """The session for a file the client names, or None (with a log line) when it must not start one: a path
         the system cannot use, a system location, or a file in no workspace folder and no project that the editor
         has not opened (a scratch file the editor opened is checked alone)."""
-        path = _path(uri)
+        path = path_of(uri)
         if path is None:
             return None  # not a file: URI (untitled:, a notebook cell...): nothing on disk to check
         problem = unusable(path, folders)
@@ -127,7 +125,7 @@ class GreenloopServer(LanguageServer):
 
     def known_session(self, uri: str) -> ProjectSession | None:
         """The session serving a document, for requests (hover, code actions) that never start one."""
-        path = _path(uri)
+        path = path_of(uri)
         return None if path is None or unusable(path, False) else self.existing_session(path)
 
     def repair_for(self, session: ProjectSession) -> WorkspaceRepair:
@@ -201,28 +199,6 @@ def _section(raw: Any) -> Any:
     return raw
 
 
-def _path(uri: Any) -> Path | None:
-    fs_path = to_fs_path(uri) if isinstance(uri, str) else None
-    return Path(fs_path) if fs_path else None
-
-
-def unusable(path: Path, folders: bool) -> str | None:
-    """Why `path` cannot be checked, or None. A file that does not exist (deleted before its save arrived) is
-    usable: its checks must learn that it is gone."""
-    try:
-        resolved = path.resolve()
-        mode: int | None = os.stat(resolved).st_mode
-    except FileNotFoundError:
-        resolved, mode = path, None
-    except (OSError, ValueError, RuntimeError) as exc:  # too long, a loop of links, a NUL byte, not encodable
-        return f"not a usable path ({type(exc).__name__}: {exc})"[:300]
-    if any(p.is_relative_to(folder) for p in (path, resolved) for folder in SYSTEM_FOLDERS):
-        return "a system location, never checked"
-    if mode is not None and not (stat.S_ISREG(mode) or (folders and stat.S_ISDIR(mode))):
-        return "not a regular file"
-    return None
-
-
 server = GreenloopServer()
 
 
@@ -258,7 +234,7 @@ async def pull_configuration(ls: GreenloopServer) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
 def did_save(ls: GreenloopServer, params: types.DidSaveTextDocumentParams) -> None:
-    path = _path(params.text_document.uri)
+    path = path_of(params.text_document.uri)
     if path is not None and (path.suffix == ".py" or path.name in project.PYTEST_CONFIG_FILES):
         session = ls.admit(params.text_document.uri)
         if session is None:
@@ -295,7 +271,7 @@ async def did_change_configuration(ls: GreenloopServer, params: types.DidChangeC
 @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
 async def did_change_folders(ls: GreenloopServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
     for folder in params.event.removed:
-        root = _path(folder.uri)
+        root = path_of(folder.uri)
         session = ls.sessions.pop(root.resolve(), None) if root and not unusable(root, True) else None
         if session is not None:
             repair = ls.repairs.pop(session, None)
@@ -310,7 +286,7 @@ async def did_change_folders(ls: GreenloopServer, params: types.DidChangeWorkspa
     code_action_kinds=[types.CodeActionKind.QuickFix, actions.SOURCE_REPAIR]))
 def code_action(ls: GreenloopServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
-    path = _path(uri)
+    path = path_of(uri)
     if path is None or unusable(path, False):
         return []
     session = ls.known_session(uri)
@@ -323,7 +299,7 @@ def code_action(ls: GreenloopServer, params: types.CodeActionParams) -> list[typ
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: GreenloopServer, params: types.HoverParams) -> types.Hover | None:
     """While a fix waits for the user, hovering a failing line shows the proposed diff."""
-    path = _path(params.text_document.uri)
+    path = path_of(params.text_document.uri)
     session = ls.known_session(params.text_document.uri)
     repair = ls.repairs.get(session) if session is not None else None
     fix = repair.fix if repair is not None else None
@@ -344,7 +320,7 @@ def repair_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
     """Start a repair in the background and answer at once; progress and the result arrive later."""
     argument = _argument(args)
     uri, tests = argument.get("uri"), argument.get("tests")
-    path = _path(uri)
+    path = path_of(uri)
     if not isinstance(uri, str) or path is None or not (
             tests is None or isinstance(tests, list) and all(isinstance(t, str) for t in tests)):
         return {"started": False, "reason": REPAIR_USAGE}

@@ -1,12 +1,15 @@
-"""Shared fixtures: small real projects written into a temporary directory."""
+"""Shared fixtures: small real projects written into a temporary directory, the isolation mechanism, and the
+test-owned stub model (tests/stub_model.py) that the repair tests of tests/repair and tests/e2e talk to."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from stub_model import Call, Reply, Script, StubModel
 
 from greenloop.run import contain
 
@@ -88,3 +91,33 @@ def mechanism(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
                         "for this user (not root, and user namespaces forbidden)")
         monkeypatch.setattr(contain, "bubblewrap", lambda: None)
     return request.param
+
+
+# --- the stub model -----------------------------------------------------------------------------------------
+
+def _unscripted(call: Call) -> Reply:
+    return Reply("(no script: a request arrived between tests)")
+
+
+@pytest.fixture(scope="session")
+def stub_server() -> Iterator[StubModel]:
+    """One StubModel on 127.0.0.1 for the session (stopping one costs half a second); tests swap its script."""
+    model = StubModel(_unscripted).start()
+    yield model
+    model.stop()
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """Released at teardown: a scripted reply that waits on it (`gated`, `hang`) never outlives its test."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture
+def stub(stub_server: StubModel, gate: threading.Event) -> Iterator[Callable[[Script], StubModel]]:
+    """`model = stub(script)`: the session's stub model, answering with `script` for this test."""
+    yield stub_server.use
+    gate.set()
+    stub_server.use(_unscripted)

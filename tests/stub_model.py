@@ -1,9 +1,10 @@
-"""A test-owned OpenAI-compatible model server on 127.0.0.1 that replays scripted replies.
+"""A test-owned OpenAI-compatible model server on 127.0.0.1 that replays scripted replies, and the scripts.
 
 It speaks `POST /v1/chat/completions` like any OpenAI-compatible server (Ollama, llama.cpp, vLLM), so litellm
 talks to it over real HTTP. A script decides each reply from the request (the prompt text and the call's
 number), which lets a test check what the loop told the model: for example, reply with the fix only when the
-previous round's failure message appears in the prompt.
+previous round's failure message appears in the prompt. The tests share one server per session through the
+fixtures `stub_server`, `stub` and `gate` of tests/conftest.py.
 
 Run standalone (for benchmarks and demos) with a canned script that fixes examples/demo:
 
@@ -93,6 +94,13 @@ class StubModel:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
+    def use(self, script: Script) -> StubModel:
+        """Answer with `script` from now on, with a fresh call log (call numbers start at 1 again)."""
+        with self._lock:
+            self.script = script
+            self.calls.clear()
+        return self
+
     def start(self) -> StubModel:
         self._thread.start()
         return self
@@ -100,6 +108,31 @@ class StubModel:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- scripts: what the stub model answers -------------------------------------------------------------------
+
+def always(content: str) -> Script:
+    return lambda call: Reply(content)
+
+
+def in_turn(*contents: str) -> Script:
+    """The n-th call gets the n-th reply; the last one repeats."""
+    return lambda call: Reply(contents[min(call.number, len(contents)) - 1])
+
+
+def errors(status: int) -> Script:
+    return lambda call: Reply(status=status)
+
+
+def gated(gate: threading.Event, content: str, seconds: float = 60.0) -> Script:
+    """A model that answers `content` only once the test sets `gate` (or after `seconds`)."""
+
+    def script(call: Call) -> Reply:
+        gate.wait(seconds)
+        return Reply(content)
+
+    return script
 
 
 def search_replace(path: str, old: str, new: str, hypothesis: str = "the bug is on the shown line") -> str:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
-from pygls.uris import from_fs_path
 
 # The fixed version of tests/conftest.py's BUGGY "mathx/ops.py": every test of tests/test_ops.py passes.
 FIXED_OPS = '''\
@@ -87,31 +82,6 @@ async def wait_until_serving(editor: Any, timeout: float = 15.0) -> None:
     """Wait until the workspace session exists (it logs its settings when configured), so its watcher is up."""
     await editor.wait_for(lambda: any("settings" in m for m in logged(editor)), timeout)
     await asyncio.sleep(0.3)
-
-
-def server_command() -> list[str]:
-    return [sys.executable, "-m", "greenloop", "serve"]
-
-
-async def start_raw_client(root: Path, init_options: Any = None) -> tuple[LanguageClient, types.InitializeResult]:
-    """Start the server like tests/e2e/conftest.py does, but hand back the initialize result too."""
-    client = make_test_lsp_client()
-    await client.start_io(*server_command(), env=dict(os.environ), cwd=str(root))
-    result = await client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"),
-        root_uri=from_fs_path(str(root)),
-        workspace_folders=[types.WorkspaceFolder(uri=from_fs_path(str(root)) or "", name=root.name)],
-        initialization_options=init_options,
-    ))
-    return client, result
-
-
-async def stop_raw_client(client: LanguageClient) -> None:
-    try:
-        await asyncio.wait_for(client.shutdown_session(), 10)
-    except Exception:
-        pass
-    await client.stop()
 
 
 def change_settings(editor: Any, settings: Any) -> None:

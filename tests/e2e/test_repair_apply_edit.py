@@ -9,9 +9,9 @@ import asyncio
 
 from lsprotocol import types
 
-from repair_helpers import (BUGGY_LINE, BUGGY_LINE_INDEX, CART_TESTS, FIX, FIXED_LINE, PRICING, always,
-                            demo_editor, gated, ledger_actions, model_gate, model_settings,  # noqa: F401
-                            repair_editor, stub_model, stub_model_server)
+from demokit import BUGGY, BUGGY_LINE_INDEX, CART_TESTS, FIX, FIXED, PRICING
+from repair_helpers import demo_editor, ledger_actions, model_settings
+from stub_model import always, gated
 
 
 def _only_document_edit(params: types.ApplyWorkspaceEditParams) -> types.TextDocumentEdit:
@@ -22,9 +22,9 @@ def _only_document_edit(params: types.ApplyWorkspaceEditParams) -> types.TextDoc
 
 
 async def test_a_green_fix_is_sent_as_an_annotated_versioned_workspace_edit_and_acceptance_is_recorded(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
     on_disk = (root / PRICING).read_text()
     editor.apply_answer = True
     await editor.failure_diagnostics()  # the user saw the failures (this saves pricing.py unchanged)
@@ -41,7 +41,7 @@ async def test_a_green_fix_is_sent_as_an_annotated_versioned_workspace_edit_and_
     assert isinstance(text_edit, types.AnnotatedTextEdit), text_edit
     replaced = "".join(on_disk.splitlines(keepends=True)[text_edit.range.start.line:text_edit.range.end.line])
     assert text_edit.range.start.line == BUGGY_LINE_INDEX
-    assert replaced == BUGGY_LINE + "\n" and text_edit.new_text == FIXED_LINE + "\n"
+    assert replaced == BUGGY + "\n" and text_edit.new_text == FIXED + "\n"
     annotations = params.edit.change_annotations
     assert annotations is not None and text_edit.annotation_id in annotations, params.edit
     annotation = annotations[text_edit.annotation_id]
@@ -52,18 +52,19 @@ async def test_a_green_fix_is_sent_as_an_annotated_versioned_workspace_edit_and_
     await editor.wait_for(lambda: ledger_actions(root) and ledger_actions(root)[-1][1] == "accepted", 10,
                           "the ledger's user_action")
     assert ledger_actions(root) == [(1, "accepted")]
-    assert FIXED_LINE in editor.buffer(PRICING)  # the client applied it to the buffer
+    assert FIXED in editor.buffer(PRICING)  # the client applied it to the buffer
     assert (root / PRICING).read_text() == on_disk, "the server must not write the user's file"
 
     # The user saves the buffer the client edited: the failures go away.
     editor.save(PRICING)
-    await editor.wait_for(lambda: editor.diagnostics(CART_TESTS) == [], 30, "cleared diagnostics after saving the fix")
+    await editor.wait_for(lambda: editor.diagnostics(CART_TESTS, "greenloop") == [], 30,
+                          "cleared diagnostics after saving the fix")
 
 
-async def test_a_rejected_fix_is_recorded_as_rejected_and_nothing_changes(tmp_path, repair_editor,
-                                                                          stub_model) -> None:
-    model = stub_model(always(FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+async def test_a_rejected_fix_is_recorded_as_rejected_and_nothing_changes(tmp_path, start_editor,
+                                                                          stub) -> None:
+    model = stub(always(FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
     on_disk = (root / PRICING).read_text()
     editor.apply_answer = False
 
@@ -79,15 +80,15 @@ async def test_a_rejected_fix_is_recorded_as_rejected_and_nothing_changes(tmp_pa
 
 
 async def test_a_fix_whose_lines_the_user_edited_meanwhile_is_refused_with_a_message_and_not_sent(
-        tmp_path, repair_editor, stub_model, model_gate) -> None:
-    model = stub_model(gated(model_gate, FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub, gate) -> None:
+    model = stub(gated(gate, FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
 
     assert await editor.repair() == {"started": True}
     await editor.wait_for(lambda: model.calls, 60, "round 1's model call")
-    typed = editor.buffer(PRICING).replace(BUGGY_LINE, "    return total_cents - total_cents * percent // 10 + 0")
+    typed = editor.buffer(PRICING).replace(BUGGY, "    return total_cents - total_cents * percent // 10 + 0")
     editor.change(PRICING, typed)  # unsaved: the user typed over the very line the fix changes
-    model_gate.set()
+    gate.set()
 
     await editor.wait_for(editor.progress_ends, 60, "the end of the repair")
     refusal = await editor.wait_for(
@@ -97,39 +98,39 @@ async def test_a_fix_whose_lines_the_user_edited_meanwhile_is_refused_with_a_mes
     await asyncio.sleep(1.0)
     assert editor.apply_requests == [], "a stale fix must not be sent"
     assert editor.buffer(PRICING) == typed
-    assert BUGGY_LINE in (root / PRICING).read_text()
+    assert BUGGY in (root / PRICING).read_text()
 
 
 async def test_a_fix_is_rebased_over_an_edit_elsewhere_in_the_file_rechecked_and_sent(
-        tmp_path, repair_editor, stub_model, model_gate) -> None:
-    model = stub_model(gated(model_gate, FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub, gate) -> None:
+    model = stub(gated(gate, FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
 
     assert await editor.repair() == {"started": True}
     await editor.wait_for(lambda: model.calls, 60, "round 1's model call")
     typed = "# edited while the repair ran\n" + editor.buffer(PRICING)  # every line moves down by one
     editor.change(PRICING, typed)
-    model_gate.set()
+    gate.set()
 
     await editor.wait_for(lambda: editor.apply_requests, 60, "the rebased fix as workspace/applyEdit")
     document_edit = _only_document_edit(editor.apply_requests[0])
     assert document_edit.text_document.version == editor.version(PRICING) - 1, \
         "the edit must be for the buffer as it is now (the client's applying it bumps the version once)"
     assert [e.range.start.line for e in document_edit.edits] == [BUGGY_LINE_INDEX + 1]
-    assert editor.buffer(PRICING) == typed.replace(BUGGY_LINE, FIXED_LINE)
+    assert editor.buffer(PRICING) == typed.replace(BUGGY, FIXED)
     assert not [m for m in editor.messages() if "not applied" in m]
 
 
 async def test_a_rebased_fix_that_no_longer_passes_with_the_users_other_edit_is_refused(
-        tmp_path, repair_editor, stub_model, model_gate) -> None:
-    model = stub_model(gated(model_gate, FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub, gate) -> None:
+    model = stub(gated(gate, FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
 
     assert await editor.repair() == {"started": True}
     await editor.wait_for(lambda: model.calls, 60, "round 1's model call")
     typed = editor.buffer(PRICING).replace("SHIPPING_CENTS = 495", "SHIPPING_CENTS = 500")
     editor.change(PRICING, typed)  # far from the fix, but the rounding test expects 495 cents of shipping
-    model_gate.set()
+    gate.set()
 
     refusal = await editor.wait_for(
         lambda: [m.message for m in editor.client.messages if "not applied" in m.message], 60, "the refusal")

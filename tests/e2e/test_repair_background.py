@@ -8,9 +8,9 @@ import time
 
 from lsprotocol import types
 
-from repair_helpers import (CART_TESTS, COUPON, FIX, PRICING, BUGGY_LINE_INDEX, by_title, demo_editor, gated,
-                            model_gate, model_settings, repair_editor, stub_model,  # noqa: F401 (fixtures)
-                            stub_model_server)
+from demokit import BUGGY_LINE_INDEX, CART_TESTS, COUPON, FIX, PRICING
+from repair_helpers import by_title, demo_editor, model_settings
+from stub_model import gated
 
 BOUND = 2.0  # seconds: generous; an idle server answers in milliseconds
 
@@ -22,9 +22,9 @@ async def _timed(awaitable) -> tuple[float, object]:
 
 
 async def test_the_repair_command_returns_at_once_and_the_server_keeps_answering_while_the_repair_runs(
-        tmp_path, repair_editor, stub_model, model_gate) -> None:
-    model = stub_model(gated(model_gate, FIX))  # the model does not answer until the test says so
-    _, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub, gate) -> None:
+    model = stub(gated(gate, FIX))  # the model does not answer until the test says so
+    _, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
     diagnostics = await editor.failure_diagnostics()
     coupon = next(d for d in diagnostics if d.code == COUPON)
 
@@ -56,17 +56,18 @@ async def test_the_repair_command_returns_at_once_and_the_server_keeps_answering
     assert slowest_action < BOUND, f"codeAction took {slowest_action:.2f} s during a repair ({latencies})"
     assert slowest_hover < BOUND, f"hover took {slowest_hover:.2f} s during a repair ({latencies})"
     assert saved_in < 10.0, f"diagnostics after a save took {saved_in:.1f} s during a repair"
-    assert len(editor.diagnostics(CART_TESTS)) == 2, "the save's diagnostics should still show both failures"
+    assert len(editor.diagnostics(CART_TESTS, "greenloop")) == 2, \
+        "the save's diagnostics should still show both failures"
 
     # All of this happened while the repair was still running; it then finishes on its own.
     assert not editor.progress_ends() and not editor.apply_requests
-    model_gate.set()
+    gate.set()
     await editor.wait_for(lambda: editor.apply_requests, 60, "the repair's applyEdit")
     assert editor.progress_ends()
 
 
-async def test_a_second_repair_while_one_runs_is_refused_with_a_message(tmp_path, repair_editor) -> None:
-    _, editor = await demo_editor(repair_editor, tmp_path)  # the built-in search: ~10 s of work
+async def test_a_second_repair_while_one_runs_is_refused_with_a_message(tmp_path, start_editor) -> None:
+    _, editor = await demo_editor(start_editor, tmp_path)  # the built-in search: ~10 s of work
 
     assert await editor.repair() == {"started": True}
     second = await editor.repair(CART_TESTS)

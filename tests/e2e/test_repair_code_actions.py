@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from repair_helpers import (CART_TESTS, COUPON, PRICING, ROUNDING, by_title, demo_editor,
-                            repair_editor)  # noqa: F401 (fixture)
+from demokit import CART_TESTS, COUPON, PRICING, ROUNDING
+from repair_helpers import by_title, demo_editor
 
 REPAIR_TITLE = "Repair until green"
 SOURCE_TITLE = "greenloop: repair failing tests in this file"
@@ -19,8 +19,8 @@ def _one_diagnostic(diagnostics: list[types.Diagnostic], code: str) -> types.Dia
 
 
 async def test_a_failing_test_diagnostic_offers_repair_until_green_for_that_test_and_a_file_wide_source_action(
-        tmp_path, repair_editor) -> None:
-    _, editor = await demo_editor(repair_editor, tmp_path)
+        tmp_path, start_editor) -> None:
+    _, editor = await demo_editor(start_editor, tmp_path)
     diagnostics = await editor.failure_diagnostics()
     coupon = _one_diagnostic(diagnostics, COUPON)
 
@@ -47,10 +47,11 @@ async def test_a_failing_test_diagnostic_offers_repair_until_green_for_that_test
     assert not source.command.arguments[0].get("tests")  # the whole file: every failing test in it
 
 
-async def test_the_suspicious_source_line_offers_repair_until_green_too(tmp_path, repair_editor) -> None:
-    _, editor = await demo_editor(repair_editor, tmp_path)
+async def test_the_suspicious_source_line_offers_repair_until_green_too(tmp_path, start_editor) -> None:
+    _, editor = await demo_editor(start_editor, tmp_path)
     await editor.failure_diagnostics()
-    on_pricing = await editor.wait_for(lambda: editor.diagnostics(PRICING), 10, "diagnostics on shop/pricing.py")
+    on_pricing = await editor.wait_for(lambda: editor.diagnostics(PRICING, "greenloop"), 10,
+                                       "diagnostics on shop/pricing.py")
 
     actions = await editor.code_actions(PRICING, on_pricing[0].range.start.line, on_pricing)
 
@@ -60,8 +61,8 @@ async def test_the_suspicious_source_line_offers_repair_until_green_too(tmp_path
     assert by_title(actions, SOURCE_TITLE)
 
 
-async def test_running_the_quickfix_command_repairs_only_the_named_test(tmp_path, repair_editor) -> None:
-    _, editor = await demo_editor(repair_editor, tmp_path)
+async def test_running_the_quickfix_command_repairs_only_the_named_test(tmp_path, start_editor) -> None:
+    _, editor = await demo_editor(start_editor, tmp_path)
     diagnostics = await editor.failure_diagnostics()
     coupon = _one_diagnostic(diagnostics, COUPON)
     quickfix = by_title(await editor.code_actions(CART_TESTS, coupon.range.start.line, [coupon]), REPAIR_TITLE)[0]

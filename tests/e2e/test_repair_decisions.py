@@ -18,9 +18,10 @@ from typing import Any
 
 from lsprotocol import types
 
-from repair_helpers import (BUGGY_LINE, BUGGY_LINE_INDEX, FIX, FIXED_LINE, PRICING, RepairEditor, always,
-                            by_title, copy_demo, demo_editor, ledger_actions, model_gate, model_settings,  # noqa: F401
-                            plain_capabilities, repair_editor, stub_model, stub_model_server, vscode_capabilities)
+from demokit import BUGGY, BUGGY_LINE_INDEX, FIX, FIXED, PRICING, copy_demo
+from editor import Editor, plain_capabilities, vscode_capabilities
+from repair_helpers import by_title, demo_editor, ledger_actions, model_settings
+from stub_model import always
 
 APPLY_TITLE = "Apply greenloop fix (1 line)"
 STILL_OFFERED = "It stays available"
@@ -40,7 +41,7 @@ class NeovimDialog:
     (/work/shared/FIELD-NOTES.md). While `declines` is set, the user says no: the buffer stays as it was; otherwise
     the edit goes to the editor's ordinary handler, which applies it to the buffer."""
 
-    def __init__(self, editor: RepairEditor) -> None:
+    def __init__(self, editor: Editor) -> None:
         self.editor = editor
         self.declines = True
         features = editor.client.protocol.fm.features
@@ -54,11 +55,12 @@ class NeovimDialog:
         return types.ApplyWorkspaceEditResult(applied=True)
 
 
-async def _apply_offers(editor: RepairEditor) -> list[Any]:
-    return by_title(await editor.code_actions(PRICING, BUGGY_LINE_INDEX, editor.diagnostics(PRICING)), APPLY_TITLE)
+async def _apply_offers(editor: Editor) -> list[Any]:
+    on_pricing = editor.diagnostics(PRICING, "greenloop")
+    return by_title(await editor.code_actions(PRICING, BUGGY_LINE_INDEX, on_pricing), APPLY_TITLE)
 
 
-async def _green_fix_waiting(editor: RepairEditor) -> None:
+async def _green_fix_waiting(editor: Editor) -> None:
     """Repair the demo; the client cannot preview edits, so the green fix waits for greenloop.applyFix."""
     assert await editor.repair() == {"started": True}
     await editor.wait_for(lambda: [m for m in editor.messages() if "green after" in m], 90,
@@ -66,9 +68,9 @@ async def _green_fix_waiting(editor: RepairEditor) -> None:
 
 
 async def test_a_declined_fix_is_recorded_as_rejected_stays_on_offer_and_can_be_taken_later(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
     on_disk = (root / PRICING).read_text()
     editor.apply_answer = False  # the user discards the refactor preview
 
@@ -83,16 +85,16 @@ async def test_a_declined_fix_is_recorded_as_rejected_stays_on_offer_and_can_be_
     editor.apply_answer = True  # the user changes their mind
     applied = await editor.execute("greenloop.applyFix")
     assert applied["applied"] is True, applied
-    assert editor.buffer(PRICING) == on_disk.replace(BUGGY_LINE, FIXED_LINE)
+    assert editor.buffer(PRICING) == on_disk.replace(BUGGY, FIXED)
     assert ledger_actions(root) == [(1, "accepted")]
     assert await _apply_offers(editor) == [], "an applied fix is no longer offered"
     assert (root / PRICING).read_text() == on_disk, "the server must not write the user's file"
 
 
 async def test_neovim_answering_applied_true_for_a_declined_edit_is_recorded_as_rejected_not_accepted(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, capabilities=neovim_capabilities(),
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, capabilities=neovim_capabilities(),
                                      **model_settings(model))
     on_disk = (root / PRICING).read_text()
     dialog = NeovimDialog(editor)
@@ -114,12 +116,12 @@ async def test_neovim_answering_applied_true_for_a_declined_edit_is_recorded_as_
     dialog.declines = False  # this time the user says yes
     answer = await editor.execute("greenloop.applyFix")
     assert answer["applied"] is True, answer
-    assert editor.buffer(PRICING) == on_disk.replace(BUGGY_LINE, FIXED_LINE)
+    assert editor.buffer(PRICING) == on_disk.replace(BUGGY, FIXED)
     assert ledger_actions(root) == [(1, "accepted")]
     assert len(editor.apply_requests) == 2
 
 
-async def _apply_while_typing(editor: RepairEditor, second_edit: Any) -> tuple[dict[str, Any], str]:
+async def _apply_while_typing(editor: Editor, second_edit: Any) -> tuple[dict[str, Any], str]:
     """The fix waits; the user adds slow module-level code (so re-checking the rebased fix takes seconds), runs
     greenloop.applyFix, and types `second_edit(text)` while the server re-checks. Returns the answer and the text
     the user ended with."""
@@ -135,13 +137,13 @@ async def _apply_while_typing(editor: RepairEditor, second_edit: Any) -> tuple[d
 
 
 async def test_a_fix_is_not_applied_over_lines_typed_while_it_was_being_rechecked(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, capabilities=plain_capabilities(),
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, capabilities=plain_capabilities(),
                                      **model_settings(model))
 
     answer, typed = await _apply_while_typing(
-        editor, lambda text: text.replace(BUGGY_LINE, BUGGY_LINE + "  # checked by hand"))
+        editor, lambda text: text.replace(BUGGY, BUGGY + "  # checked by hand"))
 
     assert answer["applied"] is False, answer
     assert "edited since the repair began" in answer["reason"], answer
@@ -153,9 +155,9 @@ async def test_a_fix_is_not_applied_over_lines_typed_while_it_was_being_rechecke
 
 
 async def test_a_fix_is_rebased_again_over_an_edit_typed_while_it_was_being_rechecked(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, capabilities=plain_capabilities(),
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, capabilities=plain_capabilities(),
                                      **model_settings(model))
 
     answer, typed = await _apply_while_typing(editor, lambda text: "# a note typed at the top\n" + text)
@@ -164,20 +166,20 @@ async def test_a_fix_is_rebased_again_over_an_edit_typed_while_it_was_being_rech
     document_edit = editor.apply_requests[0].edit.document_changes[0]
     assert document_edit.text_document.version == editor.version(PRICING) - 1, \
         "the edit must name the version holding both of the user's edits"
-    assert editor.buffer(PRICING) == typed.replace(BUGGY_LINE, FIXED_LINE)
+    assert editor.buffer(PRICING) == typed.replace(BUGGY, FIXED)
     assert editor.stale_versions == []
     assert ledger_actions(root) == [(1, "accepted")]
 
 
 async def test_an_unreadable_ledger_is_moved_aside_with_a_message_and_the_repair_goes_on(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(FIX))
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(FIX))
     root = copy_demo(tmp_path / "demo", **model_settings(model))
     state = root / ".greenloop"
     state.mkdir()
     garbage = b"this was a ledger until a disk hiccup\n" * 200
     (state / "ledger.sqlite3").write_bytes(garbage)
-    editor = await repair_editor(root)
+    editor = await start_editor(root)
     editor.open(PRICING)
 
     assert await editor.repair() == {"started": True}
@@ -190,11 +192,11 @@ async def test_an_unreadable_ledger_is_moved_aside_with_a_message_and_the_repair
 
 
 async def test_a_fix_to_a_file_the_editor_had_not_opened_counts_once_a_save_shows_it(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(FIX))
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(FIX))
     root = copy_demo(tmp_path / "demo", **model_settings(model))
     on_disk = (root / PRICING).read_text()
-    editor = await repair_editor(root, capabilities=neovim_capabilities())
+    editor = await start_editor(root, capabilities=neovim_capabilities())
     NeovimDialog(editor)  # Neovim edits a file it has not opened in a hidden buffer the server is not told about
 
     assert await editor.repair() == {"started": True}
@@ -203,7 +205,7 @@ async def test_a_fix_to_a_file_the_editor_had_not_opened_counts_once_a_save_show
     assert answer["applied"] is False and "did not change" in answer["reason"], answer
     assert ledger_actions(root) == [(1, "rejected")]
 
-    (root / PRICING).write_text(on_disk.replace(BUGGY_LINE, FIXED_LINE))  # later, the user saves that buffer
+    (root / PRICING).write_text(on_disk.replace(BUGGY, FIXED))  # later, the user saves that buffer
     editor.client.text_document_did_save(types.DidSaveTextDocumentParams(
         text_document=types.TextDocumentIdentifier(uri=editor.uri(PRICING))))
 

@@ -7,19 +7,19 @@ import asyncio
 
 from lsprotocol import types
 
-from repair_helpers import (BUGGY_LINE, CART_TESTS, COUPON, PRICING, PROSE, ROUNDING, always, demo_editor,
-                            model_gate, model_settings, repair_editor, search_replace,  # noqa: F401 (fixtures)
-                            stub_model, stub_model_server)
+from demokit import BUGGY, CART_TESTS, COUPON, PRICING, PROSE, ROUNDING
+from repair_helpers import demo_editor, model_settings
+from stub_model import always, search_replace
 
 # Right for 10 % (the coupon test), still wrong for 25 % (the rounding test): one of two targets passes.
 PARTIAL_LINE = "    return total_cents - total_cents * percent // (100 if percent == 10 else 10)"
-PARTIAL = search_replace(PRICING, BUGGY_LINE, PARTIAL_LINE, "the divisor is wrong for ten percent")
+PARTIAL = search_replace(PRICING, BUGGY, PARTIAL_LINE, "the divisor is wrong for ten percent")
 
 
 async def test_a_repair_that_fails_tells_the_user_the_handoff_note_and_sends_no_edit(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(PROSE))  # a model that only talks: no edit, ever
-    _, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model, max_rounds=1))
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(PROSE))  # a model that only talks: no edit, ever
+    _, editor = await demo_editor(start_editor, tmp_path, **model_settings(model, max_rounds=1))
 
     assert await editor.repair() == {"started": True}
     shown = await editor.wait_for(lambda: [m for m in editor.client.messages if "Not green" in m.message], 60,
@@ -43,9 +43,9 @@ async def test_a_repair_that_fails_tells_the_user_the_handoff_note_and_sends_no_
 
 
 async def test_a_partial_repair_reports_the_handoff_and_keeps_its_patch_available_without_applying_it(
-        tmp_path, repair_editor, stub_model) -> None:
-    model = stub_model(always(PARTIAL))
-    _, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model, max_rounds=1))
+        tmp_path, start_editor, stub) -> None:
+    model = stub(always(PARTIAL))
+    _, editor = await demo_editor(start_editor, tmp_path, **model_settings(model, max_rounds=1))
 
     assert await editor.repair() == {"started": True}
     shown = await editor.wait_for(lambda: [m for m in editor.client.messages if "partial" in m.message], 60,

@@ -11,18 +11,19 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from repair_helpers import (BUGGY_LINE, BUGGY_LINE_INDEX, CART_TESTS, COUPON, FIX, FIXED_LINE, PRICING, always,
-                            demo_editor, ledger_actions, model_gate, model_settings, plain_capabilities,
-                            repair_editor, stub_model, stub_model_server)  # noqa: F401 (fixtures)
+from demokit import BUGGY, BUGGY_LINE_INDEX, CART_TESTS, COUPON, FIX, FIXED, PRICING
+from editor import plain_capabilities
+from repair_helpers import demo_editor, ledger_actions, model_settings
+from stub_model import always
 
 APPLY_PREFIX = "Apply greenloop fix ("
 APPLY_TITLE = "Apply greenloop fix (1 line)"  # the demo's fix replaces one line
-DIFF_LINES = f"-{BUGGY_LINE}\n+{FIXED_LINE}\n"
+DIFF_LINES = f"-{BUGGY}\n+{FIXED}\n"
 
 
-async def _finished_repair_waiting(tmp_path, repair_editor, stub_model, show_document: bool = True):
-    model = stub_model(always(FIX))
-    root, editor = await demo_editor(repair_editor, tmp_path, capabilities=plain_capabilities(show_document),
+async def _finished_repair_waiting(tmp_path, start_editor, stub, show_document: bool = True):
+    model = stub(always(FIX))
+    root, editor = await demo_editor(start_editor, tmp_path, capabilities=plain_capabilities(show_document),
                                      **model_settings(model))
     diagnostics = await editor.failure_diagnostics()
     assert await editor.repair() == {"started": True}
@@ -32,8 +33,8 @@ async def _finished_repair_waiting(tmp_path, repair_editor, stub_model, show_doc
 
 
 async def test_without_change_annotations_the_fix_is_shown_not_applied_and_greenloop_apply_fix_sends_plain_edits(
-        tmp_path, repair_editor, stub_model) -> None:
-    root, editor, _ = await _finished_repair_waiting(tmp_path, repair_editor, stub_model)
+        tmp_path, start_editor, stub) -> None:
+    root, editor, _ = await _finished_repair_waiting(tmp_path, start_editor, stub)
     on_disk = (root / PRICING).read_text()
 
     await asyncio.sleep(1.0)
@@ -60,19 +61,19 @@ async def test_without_change_annotations_the_fix_is_shown_not_applied_and_green
     edits = [e for change in params.edit.document_changes or [] for e in change.edits] + \
         [e for edits in (params.edit.changes or {}).values() for e in edits]
     assert edits and all(type(e) is types.TextEdit for e in edits), edits
-    assert [(e.range.start.line, e.new_text) for e in edits] == [(BUGGY_LINE_INDEX, FIXED_LINE + "\n")]
-    assert FIXED_LINE in editor.buffer(PRICING)
+    assert [(e.range.start.line, e.new_text) for e in edits] == [(BUGGY_LINE_INDEX, FIXED + "\n")]
+    assert FIXED in editor.buffer(PRICING)
     assert (root / PRICING).read_text() == on_disk, "the server must not write the user's file"
     await editor.wait_for(lambda: ledger_actions(root) == [(1, "accepted")], 10, "the ledger's user_action")
     assert await editor.execute("greenloop.applyFix") == {"applied": False, "reason": "no greenloop fix is waiting"}
 
 
 async def test_while_a_fix_waits_the_failing_lines_offer_to_apply_it_and_hover_shows_the_diff(
-        tmp_path, repair_editor, stub_model) -> None:
+        tmp_path, start_editor, stub) -> None:
     # This client cannot even show documents: the message, the code actions and the hover are all it gets.
-    _, editor, diagnostics = await _finished_repair_waiting(tmp_path, repair_editor, stub_model, show_document=False)
+    _, editor, diagnostics = await _finished_repair_waiting(tmp_path, start_editor, stub, show_document=False)
     coupon = next(d for d in diagnostics if d.code == COUPON)
-    on_pricing = editor.diagnostics(PRICING)
+    on_pricing = editor.diagnostics(PRICING, "greenloop")
     assert on_pricing, "the suspicious line of shop/pricing.py carries the failure too"
 
     titles: list[str] = []
@@ -97,6 +98,6 @@ async def test_while_a_fix_waits_the_failing_lines_offer_to_apply_it_and_hover_s
     actions = await editor.code_actions(PRICING, BUGGY_LINE_INDEX, on_pricing)
     offer = next(a for a in actions if getattr(a, "title", "").startswith(APPLY_PREFIX))
     assert (await editor.execute(offer.command.command, *offer.command.arguments))["applied"] is True
-    assert FIXED_LINE in editor.buffer(PRICING)
+    assert FIXED in editor.buffer(PRICING)
     # N counts the lines the fix changes: replacing one line is a 1-line fix, not "2 lines" (removed + added).
     assert titles == [APPLY_TITLE, APPLY_TITLE], titles

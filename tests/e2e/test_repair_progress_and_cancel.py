@@ -9,14 +9,14 @@ import threading
 from collections.abc import Callable
 
 from lsprotocol import types
+
+from demokit import FIX, FIXED, PRICING
+from repair_helpers import demo_editor, model_settings
 from stub_model import Call, Reply
 
-from repair_helpers import (FIX, FIXED_LINE, PRICING, demo_editor, model_gate, model_settings,  # noqa: F401
-                            repair_editor, stub_model, stub_model_server)
 
-
-async def test_a_repair_reports_progress_created_begun_by_round_and_ended(tmp_path, repair_editor) -> None:
-    _, editor = await demo_editor(repair_editor, tmp_path)  # no model: the built-in offline search
+async def test_a_repair_reports_progress_created_begun_by_round_and_ended(tmp_path, start_editor) -> None:
+    _, editor = await demo_editor(start_editor, tmp_path)  # no model: the built-in offline search
 
     assert await editor.repair() == {"started": True}
     await editor.wait_for(editor.progress_ends, 90, "the end of the repair's progress")
@@ -60,9 +60,9 @@ async def _assert_stopped_without_an_edit(editor, token) -> None:
 
 
 async def test_the_progress_cancel_button_stops_the_repair_and_a_new_repair_can_then_run_to_green(
-        tmp_path, repair_editor, stub_model, model_gate) -> None:
-    model = stub_model(_hang_first_call_then_fix(model_gate))
-    _, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub, gate) -> None:
+    model = stub(_hang_first_call_then_fix(gate))
+    _, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
 
     assert await editor.repair() == {"started": True}
     token = await editor.progress_token()
@@ -72,14 +72,14 @@ async def test_the_progress_cancel_button_stops_the_repair_and_a_new_repair_can_
     await _assert_stopped_without_an_edit(editor, token)
     assert await editor.repair() == {"started": True}
     await editor.wait_for(lambda: editor.apply_requests, 60, "the second repair's applyEdit")
-    assert FIXED_LINE in editor.buffer(PRICING)
+    assert FIXED in editor.buffer(PRICING)
     assert len(editor.created_tokens) == 2 and editor.created_tokens[0] != editor.created_tokens[1]
 
 
 async def test_the_cancel_command_stops_the_repair_and_a_new_repair_can_then_start(
-        tmp_path, repair_editor, stub_model, model_gate) -> None:
-    model = stub_model(_hang_first_call_then_fix(model_gate))
-    _, editor = await demo_editor(repair_editor, tmp_path, **model_settings(model))
+        tmp_path, start_editor, stub, gate) -> None:
+    model = stub(_hang_first_call_then_fix(gate))
+    _, editor = await demo_editor(start_editor, tmp_path, **model_settings(model))
 
     assert await editor.repair() == {"started": True}
     token = await editor.progress_token()
@@ -95,8 +95,8 @@ async def test_the_cancel_command_stops_the_repair_and_a_new_repair_can_then_sta
 
 
 async def test_a_repair_cancelled_while_its_progress_bar_is_being_created_says_cancelled_and_frees_the_workspace(
-        tmp_path, repair_editor) -> None:
-    _, editor = await demo_editor(repair_editor, tmp_path)
+        tmp_path, start_editor) -> None:
+    _, editor = await demo_editor(start_editor, tmp_path)
     editor.hold_progress_create = asyncio.Event()
 
     assert await editor.repair() == {"started": True}

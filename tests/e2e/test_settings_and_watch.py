@@ -6,7 +6,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from helpers import (ADD_ID, BUGGY_OPS, FIXED_OPS, OPS_SUBTRACT, by_code, change_settings, checks_done, logged,
-                     published_empty, settle, shown, start_raw_client, stop_raw_client, wait_until_serving)
+                     published_empty, settle, shown, wait_until_serving)
 
 TEST = "tests/test_ops.py"
 OPS = "mathx/ops.py"
@@ -176,20 +176,18 @@ async def test_editor_save_is_not_checked_twice_by_the_watcher(buggy_project, st
 
 # -- initialize --------------------------------------------------------------------------------------------
 
-async def test_initialize_advertises_save_notifications_and_workspace_folders(buggy_project):
-    client, result = await start_raw_client(buggy_project)
-    try:
-        capabilities = result.capabilities
-        sync = capabilities.text_document_sync
-        assert isinstance(sync, types.TextDocumentSyncOptions), sync
-        assert sync.save not in (None, False)
-        assert sync.open_close is True
-        folders = capabilities.workspace.workspace_folders if capabilities.workspace else None
-        assert folders is not None and folders.supported is True
-        assert folders.change_notifications not in (None, False)
-        assert result.server_info is not None and result.server_info.name == "greenloop"
-    finally:
-        await stop_raw_client(client)
+async def test_initialize_advertises_save_notifications_and_workspace_folders(buggy_project, start_editor):
+    result = (await start_editor(buggy_project)).initialize_result
+    assert result is not None
+    capabilities = result.capabilities
+    sync = capabilities.text_document_sync
+    assert isinstance(sync, types.TextDocumentSyncOptions), sync
+    assert sync.save not in (None, False)
+    assert sync.open_close is True
+    folders = capabilities.workspace.workspace_folders if capabilities.workspace else None
+    assert folders is not None and folders.supported is True
+    assert folders.change_notifications not in (None, False)
+    assert result.server_info is not None and result.server_info.name == "greenloop"
 
 
 # -- settings in pyproject.toml -----------------------------------------------------------------------------

@@ -1,18 +1,20 @@
 """Shared vocabulary of the repair tests: the demo's bug and fix, scripted model replies, and a loop builder.
 
 Every repair here is real: pytest runs in the sandbox copy, and litellm talks HTTP to the test-owned stub model
-(tests/stub_model.py) on 127.0.0.1.
+(tests/stub_model.py) on 127.0.0.1. The demo's own names (its bug, its tests and its fix) come from tests/demokit.py
+and the generic scripts (`always`, `in_turn`, `errors`, `gated`) from tests/stub_model.py; both are re-exported
+here for the repair tests. Copies of the demo come from demokit's `copy_demo`.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from stub_model import Call, Reply, StubModel, search_replace
+from demokit import BUGGY, COUPON, FIX, FIXED, MODEL, NO_COUPON, PRICING, PROSE, ROUNDING, TARGETS  # noqa: F401
+from stub_model import Call, Reply, StubModel, always, errors, gated, in_turn, search_replace  # noqa: F401
 
 from greenloop.repair.check.judge import JudgeSettings
 from greenloop.repair.ledger.store import Ledger
@@ -20,19 +22,6 @@ from greenloop.repair.events import Listener
 from greenloop.repair.loop import Budget, RepairLoop
 from greenloop.repair.propose.base import Proposer
 from greenloop.repair.propose.llm.proposer import LLMProposer, LLMSettings
-
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "examples" / "demo"
-Script = Callable[[Call], Reply]
-MODEL = "openai/gpt-4o-mini"  # has a price in litellm's local cost map
-
-PRICING = "shop/pricing.py"
-BUGGY = "    return total_cents - total_cents * percent // 10"
-FIXED = "    return total_cents - total_cents * percent // 100"
-COUPON = "tests/test_cart.py::test_coupon_takes_ten_percent_off"
-ROUNDING = "tests/test_cart.py::test_discount_rounds_down_to_the_cent"
-NO_COUPON = "tests/test_cart.py::test_total_without_coupon"
-TARGETS = [COUPON, ROUNDING]
 
 # Baseline failure messages of the demo (pytest's assertion rewriting).
 COUPON_BASELINE = "assert 495 == (9000 - 900)"
@@ -47,7 +36,6 @@ def divide_by(divisor: str) -> str:
     return pricing_edit(f"    return total_cents - total_cents * percent // {divisor}")
 
 
-FIX = pricing_edit(FIXED, hypothesis="apply_discount divides by 10 instead of 100")
 # Right for 10 % (the coupon test), still wrong for 25 % (the rounding test): one of two targets passes.
 PARTIAL_FIX = pricing_edit("    return total_cents - total_cents * percent // (100 if percent == 10 else 10)")
 # Both targets pass, but a cart without a coupon now costs nothing: test_total_without_coupon regresses.
@@ -55,7 +43,6 @@ REGRESSING_FIX = pricing_edit(
     "    if percent <= 0:\n        return 0\n" + FIXED,
     old="    if percent <= 0:\n        return total_cents\n" + BUGGY,
 )
-PROSE = "Hypothesis: the discount looks wrong somewhere in pricing, but I am not sure where."
 
 # Round 1's wrong divisor, and the failure message its candidate produces: 9000 - 9000 * 10 // 1000 = 8910.
 WRONG_1000 = divide_by("1000")
@@ -64,32 +51,14 @@ AFTER_1000 = "assert 8910 == (9000 - 900)"
 
 # --- scripts: what the stub model answers -------------------------------------------------------------------
 
-def always(content: str) -> Callable[[Call], Reply]:
-    return lambda call: Reply(content)
-
-
-def in_turn(*contents: str) -> Callable[[Call], Reply]:
-    """The n-th call gets the n-th reply; the last one repeats."""
-    return lambda call: Reply(contents[min(call.number, len(contents)) - 1])
-
-
 def fix_once_prompt_has(marker: str, otherwise: str, fix: str = FIX) -> Callable[[Call], Reply]:
     """The fix only when `marker` is in the prompt (e.g. the previous round's failure), else `otherwise`."""
     return lambda call: Reply(fix if marker in call.prompt else otherwise)
 
 
-def errors(status: int) -> Callable[[Call], Reply]:
-    return lambda call: Reply(status=status)
-
-
 def hang(gate: threading.Event, seconds: float = 30.0) -> Callable[[Call], Reply]:
-    """A model that does not answer until the test releases `gate` (or `seconds` pass)."""
-
-    def script(call: Call) -> Reply:
-        gate.wait(seconds)
-        return Reply(PROSE)
-
-    return script
+    """A model that does not answer until the test releases `gate` (or `seconds` pass), and then only talks."""
+    return gated(gate, PROSE, seconds)
 
 
 # --- building loops ----------------------------------------------------------------------------------------
@@ -113,22 +82,3 @@ def tree(root: Path, skip: Sequence[str] = (".greenloop",)) -> dict[str, bytes]:
     """Every file under `root` with its bytes (minus `skip` directories): to prove nothing was written."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and not any(part in skip for part in p.relative_to(root).parts)}
-
-
-def use_script(model: StubModel, script: Script) -> StubModel:
-    """Give the stub a new script and a fresh call log (call numbers start at 1 again)."""
-    with model._lock:
-        model.script = script
-        model.calls.clear()
-    return model
-
-
-def copy_demo(destination: Path) -> Path:
-    """examples/demo with the type checker off (fast) and greenloop's own interpreter pinned for the CLI."""
-    shutil.copytree(DEMO, destination,
-                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".mypy_cache", ".greenloop"))
-    pyproject = destination / "pyproject.toml"
-    text = pyproject.read_text().replace('type_checker = "basedpyright"', 'type_checker = "off"')
-    assert 'type_checker = "off"' in text
-    pyproject.write_text(text + f'python = "{sys.executable}"\n')
-    return destination

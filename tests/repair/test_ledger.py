@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from demokit import copy_demo
 from repairkit import (AFTER_1000, FIXED, MODEL, NO_COUPON, PRICING, REGRESSING_FIX, TARGETS, WRONG_1000, always,
-                       copy_demo, fix_once_prompt_has, proposer, repair_loop, use_script)
+                       fix_once_prompt_has, proposer, repair_loop)
 from stub_model import StubModel
 
 from greenloop.repair.ledger.store import Ledger
@@ -22,15 +23,15 @@ from greenloop.repair.records import RepairStatus
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory, stub_server: StubModel) -> Path:
-    root = copy_demo(tmp_path_factory.mktemp("ledger") / "demo")
+    root = copy_demo(tmp_path_factory.mktemp("ledger") / "demo", python=sys.executable)
 
     async def two_repairs() -> None:
         ledger = Ledger(root)
         try:
-            use_script(stub_server, fix_once_prompt_has(AFTER_1000, otherwise=WRONG_1000))
+            stub_server.use(fix_once_prompt_has(AFTER_1000, otherwise=WRONG_1000))
             green = await repair_loop(root, proposer(stub_server), ledger=ledger).run(root / PRICING)
             assert green.status is RepairStatus.GREEN and green.rounds == 2, green.handoff
-            use_script(stub_server, always(REGRESSING_FIX))
+            stub_server.use(always(REGRESSING_FIX))
             failed = await repair_loop(root, proposer(stub_server), max_rounds=1, ledger=ledger).run(root / PRICING)
             assert failed.status is RepairStatus.FAILED, failed.handoff
             assert (green.repair_id, failed.repair_id) == (1, 2)

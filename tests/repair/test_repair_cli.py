@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from repairkit import (BUGGY, COUPON, FIX, FIXED, MODEL, PARTIAL_FIX, PRICING, ROUNDING, TARGETS, always,
-                       copy_demo, hang, tree)
+from demokit import copy_demo
+from repairkit import BUGGY, COUPON, FIX, FIXED, MODEL, PARTIAL_FIX, PRICING, ROUNDING, TARGETS, always, hang, tree
 from stub_model import Call, Reply, StubModel
 
 from greenloop.repair.ledger.store import Ledger
@@ -47,7 +47,7 @@ def test_without_apply_the_patch_is_printed_as_a_diff_and_no_file_changes(demo: 
     assert "greenloop: green: Green after 1 candidate(s) in 1 round(s)" in done.stderr
 
     if shutil.which("patch"):  # the printed diff is a real patch: it applies to another copy
-        other = copy_demo(tmp_path / "other")
+        other = copy_demo(tmp_path / "other", python=sys.executable)
         subprocess.run(["patch", "-p1"], input=done.stdout, cwd=other, text=True, check=True, capture_output=True)
         assert FIXED in (other / PRICING).read_text()
 

@@ -15,8 +15,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from demokit import copy_demo
 from processes import alive
-from repairkit import PRICING, TARGETS, copy_demo
+from repairkit import PRICING, TARGETS
 
 from greenloop.records import Outcome, Selection
 from greenloop.repair.check.judge import JudgeSettings
@@ -177,7 +178,7 @@ async def test_a_repair_says_which_isolation_it_ran_under_and_leaves_no_copy(tmp
                                                                             mechanism: str) -> None:
     """Also the end-to-end check that real pytest, with the project's interpreter and greenloop's plugin, runs
     under each mechanism."""
-    demo = copy_demo(tmp_path / "demo")
+    demo = copy_demo(tmp_path / "demo", python=sys.executable)
     result = await builtin_loop(demo, "full").run(demo / PRICING)
     assert result.status is RepairStatus.GREEN and result.targets == TARGETS
     assert result.isolation.startswith(f"{mechanism}: ")
@@ -185,7 +186,7 @@ async def test_a_repair_says_which_isolation_it_ran_under_and_leaves_no_copy(tmp
 
 
 async def test_a_repair_with_nothing_to_repair_leaves_no_copy(tmp_path: Path, temp: Path) -> None:
-    demo = copy_demo(tmp_path / "demo")
+    demo = copy_demo(tmp_path / "demo", python=sys.executable)
     pricing = demo / PRICING
     pricing.write_text(pricing.read_text().replace("percent // 10\n", "percent // 100\n"))
     result = await builtin_loop(demo, "none").run(pricing)
@@ -194,7 +195,7 @@ async def test_a_repair_with_nothing_to_repair_leaves_no_copy(tmp_path: Path, te
 
 
 async def test_a_cancelled_repair_leaves_no_copy(tmp_path: Path, temp: Path) -> None:
-    demo = copy_demo(tmp_path / "demo")
+    demo = copy_demo(tmp_path / "demo", python=sys.executable)
     task = asyncio.ensure_future(builtin_loop(demo, "none").run(demo / PRICING))
     for _ in range(200):
         if leftovers(temp):
@@ -209,7 +210,7 @@ async def test_a_cancelled_repair_leaves_no_copy(tmp_path: Path, temp: Path) -> 
 async def test_a_repair_refuses_to_run_candidates_with_less_isolation_than_asked(
         tmp_path: Path, temp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a machine with neither bubblewrap nor unshare, candidate code would run unprotected: not by default."""
-    demo = copy_demo(tmp_path / "demo")
+    demo = copy_demo(tmp_path / "demo", python=sys.executable)
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))

@@ -3,8 +3,9 @@ longer than that is written to stderr with the stack the loop was stuck in.
 
 Why: the server must answer every request within 100 ms, whatever a check on a large project is doing. A stall is
 found by a heartbeat the loop stamps every few milliseconds and a thread that watches the stamp; when the stamp is
-late, the thread takes the loop thread's stack (`sys._current_frames`) at once, while the culprit is still
-running, and once more when the loop comes back, with the stall's length. Off by default: the heartbeat wakes the
+late, the thread takes the stacks (`sys._current_frames`: the loop thread's, then the others', since a thread
+holding the GIL stalls the loop too) at once, while the culprit is still running, and reports them with the
+stall's length when the loop comes back. Off by default: the heartbeat wakes the
 loop 50 times a second.
 """
 
@@ -51,6 +52,15 @@ class StallWatch:
     def stop(self) -> None:
         self._stop.set()
 
+    def _stacks(self) -> str:
+        """The loop thread's stack, then every other thread's but this one's: a loop waiting in `select` is
+        stalled by a thread holding the GIL (a long call into C), and that thread's stack names it."""
+        frames = sys._current_frames()
+        order = [self._loop_thread] + [t for t in frames if t not in (self._loop_thread, threading.get_ident())]
+        names = {thread.ident: thread.name for thread in threading.enumerate()}
+        return "\n".join(f"[thread {names.get(ident, ident)}]\n" + "".join(traceback.format_stack(frames[ident]))
+                         for ident in order if ident in frames)
+
     def _beat(self) -> None:
         self.stamp = time.monotonic()
         if not self._stop.is_set():
@@ -62,8 +72,7 @@ class StallWatch:
         while not self._stop.wait(BEAT / 2):
             late = time.monotonic() - self.stamp - BEAT
             if late > self.threshold and stack is None:
-                frame = sys._current_frames().get(self._loop_thread)
-                stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)"
+                stack = self._stacks()
                 stalled_since = self.stamp
             elif stack is not None and late < BEAT:
                 seconds = self.stamp - stalled_since - BEAT

@@ -12,6 +12,7 @@ process down while a test runs is handled the same way, with the test reported a
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -137,10 +138,12 @@ class Supervisor:
         while True:
             exited = await attempt.wait(POLL)
             now = time.monotonic()
-            for event in tail.read():
+            # Reading and decoding the events is the thread's: a burst of results carrying what each test executed
+            # (thousands of records on a large project) would otherwise hold up the server's event loop.
+            for event, known, result in await asyncio.to_thread(self._read, tail):
                 last_event = now
                 kind = event.get("event")
-                if kind == "start" and event.get("nodeid") not in self.ledger.done:
+                if kind == "start" and not known:
                     # One test at a time per process: an earlier test of the same process is over, even if its
                     # result never came (it then runs again if the run is resumed).
                     for nodeid in [n for n, (_, e) in running.items() if e.get("pid") == event.get("pid")]:
@@ -148,7 +151,6 @@ class Supervisor:
                     running[event["nodeid"]] = (now, event)
                 elif kind == "finish":
                     finished_at, exitstatus = now, event.get("exitstatus")
-                result = self.ledger.feed(event)
                 if result is not None:
                     running.pop(result.nodeid, None)
                     self._notify(result)
@@ -167,6 +169,15 @@ class Supervisor:
             if not running and now - last_event > self.idle_limit:
                 attempt.kill()
                 return _End("idle")
+
+    def _read(self, tail: ReportTail) -> list[tuple[Event, bool, TestResult | None]]:
+        """The events that arrived, in order, each with whether its test had a result before it, and the new
+        result it carries (the ledger is this run's own: only `_watch` touches it, and it waits for this)."""
+        read = []
+        for event in tail.read():
+            known = event.get("nodeid") in self.ledger.done
+            read.append((event, known, self.ledger.feed(event)))
+        return read
 
     def _notify(self, result: TestResult) -> None:
         if self.request.on_result is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Tree
@@ -48,7 +49,7 @@ def text(node: Node | None) -> str:
 class Scope:
     """A function or class around a line: its kind, qualified name and 1-based line span."""
 
-    kind: str
+    kind: Literal["function", "class"]
     name: str
     start_line: int
     end_line: int
@@ -67,8 +68,7 @@ def enclosing_scopes(tree: Tree, line: int) -> list[Scope]:
     scopes = []
     for i, n in enumerate(chain):
         qualified = ".".join(reversed(names[i:]))
-        kind = "class" if n.type == "class_definition" else "function"
-        scopes.append(Scope(kind, qualified, n.start_point[0] + 1, n.end_point[0] + 1))
+        scopes.append(Scope("class" if n.type == "class_definition" else "function", qualified, n.start_point[0] + 1, n.end_point[0] + 1))
     return scopes
 
 

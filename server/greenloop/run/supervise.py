@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from greenloop.records import Outcome, RunResult, TestResult
 from greenloop.run.events import Event, Ledger, ReportTail
@@ -60,7 +60,7 @@ Launch = Callable[[Path, Collection[str]], Awaitable[Attempt]]
 class _End:
     """How one attempt ended."""
 
-    kind: str  # "finished" | "exited" (no finish event) | "hung" (a test) | "idle" (no progress outside tests)
+    kind: Literal["finished", "exited", "hung", "idle"]  # exited: no finish event; hung: a test; idle: no progress
     running: list[Event] = field(default_factory=list)  # start events of tests without a result
     hung: list[Event] = field(default_factory=list)
     exitstatus: int | None = None

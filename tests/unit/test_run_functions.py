@@ -111,3 +111,17 @@ async def test_a_test_calling_only_the_standard_library_records_just_itself(make
     result = await run_tests(root, sys.executable, EVERYTHING, 5, record_functions=True)
     [test] = result.results
     assert {qualname for _, qualname, _ in test.functions or []} == {"test_nothing"}
+
+
+def test_functions_travel_as_a_table_and_are_read_back_in_either_form() -> None:
+    """The plugin sends a test's functions as one tab-separated string (cheap for the server to decode); a path
+    with a tab in it keeps the list form; the server reads both to the same rows."""
+    from greenloop.run.events import _functions
+    from greenloop.run.plugin.greenloop_record import table
+
+    rows = [("pkg/a.py", "f", 3), ("pkg/a.py", "C.method", 10)]
+    assert table(rows) == "pkg/a.py\tf\t3\npkg/a.py\tC.method\t10"
+    assert _functions(table(rows)) == rows
+    odd = [("pkg/a\tb.py", "f", 1)]
+    assert table(odd) == odd and _functions(table(odd)) == odd
+    assert _functions(table([])) == [] and _functions(None) is None

@@ -54,11 +54,15 @@ def _frames(raw: list[dict] | None, base: Path) -> list[Frame]:
     return frames
 
 
-def _functions(raw: list | None) -> list[tuple[str, str, int]] | None:
+def _functions(raw: str | list | None) -> list[tuple[str, str, int]] | None:
     """Plain tuples of atoms (no Path objects): a networkx run carries ~100,000 of them, and the garbage
-    collector stops tracking such tuples, so they cost the server's event loop no collection pauses."""
+    collector stops tracking such tuples, so they cost the server's event loop no collection pauses. The plugin
+    sends them as a tab-separated table in one string (`greenloop_record.table`), or as a list of rows."""
     if raw is None:
         return None
+    if isinstance(raw, str):
+        rows = (row.split("\t") for row in raw.split("\n") if row)
+        return [(path, name, int(line)) for path, name, line in rows]
     return [(str(path), str(name), int(line)) for path, name, line in raw]
 
 

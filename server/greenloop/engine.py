@@ -298,7 +298,7 @@ class Engine:
             if report.first_result_after is None:
                 report.first_result_after = time.monotonic() - started
             report.results_so_far += 1
-            self.current.replace(run_owner(result.nodeid), place(self.root, result, [result], (), whole))
+            self._place(result, whole)
             publisher.soon(urgent=result.outcome.is_failure)
 
         estimate = await self._off_loop(self._estimate, selection)
@@ -309,7 +309,7 @@ class Engine:
         if run.problem and not run.results:
             return run  # nothing ran: keep what we knew
         for result in run.results:  # results a streamed callback may have missed (collection errors)
-            self.current.replace(run_owner(result.nodeid), place(self.root, result, [result], (), whole))
+            self._place(result, whole)
         self.current.settle(selection, {r.nodeid for r in run.results})
         publisher.now()
         await self._place_by_coverage(python, run, focus, whole)
@@ -319,6 +319,10 @@ class Engine:
             self.recorder.rerecord(python, [r.nodeid for r in run.results if recordable(r)],
                                    self.settings.test_timeout)
         return run
+
+    def _place(self, result: TestResult, whole: bool) -> None:
+        """A result's findings, from its traceback alone, in place of what its owner showed before."""
+        self.current.replace(run_owner(result.nodeid), place(self.root, result, [result], (), whole))
 
     async def recorded(self) -> None:
         """Wait until the coverage of earlier runs is stored (tests, benchmarks)."""

@@ -98,7 +98,11 @@ class TestOwner:
     __test__ = False  # not a pytest test class, despite the name
 
     nodeid: str
-    file: str  # the test file's part of the node id, as pytest spells it: `tests/test_a.py`
+
+    @property
+    def file(self) -> str:
+        """The test file's part of the node id, as pytest spells it: `tests/test_a.py`."""
+        return self.nodeid.split("::", 1)[0]
 
 
 @dataclass(frozen=True, order=True)
@@ -133,7 +137,7 @@ def run_owner(nodeid: str) -> RunOwner:
     not collect) or a collection unit (a file or folder that did not collect, a conftest that did not load).
     Every owner of a run's findings is made here, so a finding and the key it is filed under always agree."""
     if "::" in nodeid:
-        return TestOwner(nodeid, nodeid.split("::", 1)[0])
+        return TestOwner(nodeid)
     return CollectionOwner(nodeid, "conftest" in nodeid)
 
 

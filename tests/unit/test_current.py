@@ -10,8 +10,9 @@ from greenloop.records import (
 
 
 def test_a_node_id_names_a_test_or_a_collection_unit() -> None:
-    assert run_owner("tests/test_a.py::test_b[1]") == TestOwner("tests/test_a.py::test_b[1]", "tests/test_a.py")
-    assert run_owner("tests/test_a.py::TestB") == TestOwner("tests/test_a.py::TestB", "tests/test_a.py")
+    assert run_owner("tests/test_a.py::test_b[1]") == TestOwner("tests/test_a.py::test_b[1]")
+    assert run_owner("tests/test_a.py::TestB") == TestOwner("tests/test_a.py::TestB")
+    assert TestOwner("tests/test_a.py::test_b[1]").file == TestOwner("tests/test_a.py::TestB").file == "tests/test_a.py"
     assert run_owner("tests/test_a.py") == CollectionOwner("tests/test_a.py", conftest=False)
     assert run_owner("/project/tests/conftest.py") == CollectionOwner("/project/tests/conftest.py", conftest=True)
 
@@ -48,12 +49,12 @@ def _current(root: Path) -> CurrentFindings:
 def test_each_result_files_its_findings_under_its_own_owner(tmp_path: Path) -> None:
     root = _project(tmp_path)
     current = _current(root)
-    assert set(current.tests) == {TestOwner("tests/test_a.py::test_b", "tests/test_a.py"),
+    assert set(current.tests) == {TestOwner("tests/test_a.py::test_b"),
                                   CollectionOwner("tests/test_c.py", conftest=False),
                                   CollectionOwner(str(root / "tests" / "conftest.py"), conftest=True)}
     assert all(f.owner == owner for owner, group in current.tests.items() for f in group)
     # Findings another owner produced are not filed under this one.
-    current.replace(TestOwner("tests/test_a.py::test_x", "tests/test_a.py"), current.all())
+    current.replace(TestOwner("tests/test_a.py::test_x"), current.all())
     assert len(current.tests) == 3
 
 

@@ -22,13 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket instead of stdio")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default; accepted for editors)")
 
-    check = commands.add_parser("check", help="run the checks a save would run, headless")
-    check.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help="a directory (the whole project) or files (what saving them would run); default: .")
-    check.add_argument("--json", action="store_true", help="print one JSON document")
-    check.add_argument("--explain", action="store_true", help="say which interpreter and why each test was selected")
-    from greenloop.cli import bench, repair  # light: litellm itself is imported only when used
+    from greenloop.cli import bench, check, repair  # light: litellm and pygls are imported only when used
 
+    check.add_arguments(commands)
     repair.add_arguments(commands)
     bench.add_arguments(commands)
     return parser

@@ -5,10 +5,19 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from greenloop import config, present, project
 from greenloop.engine import CheckReport, Engine
 from greenloop.exits import EXIT_ERROR, EXIT_FAILED, EXIT_OK
+
+
+def add_arguments(commands: Any) -> None:
+    check = commands.add_parser("check", help="run the checks a save would run, headless")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                       help="a directory (the whole project) or files (what saving them would run); default: .")
+    check.add_argument("--json", action="store_true", help="print one JSON document")
+    check.add_argument("--explain", action="store_true", help="say which interpreter and why each test was selected")
 
 
 def _group(paths: list[Path]) -> dict[Path, list[Path] | None]:

@@ -70,12 +70,13 @@ class StallWatch:
         stack: str | None = None
         stalled_since = 0.0
         while not self._stop.wait(BEAT / 2):
-            late = time.monotonic() - self.stamp - BEAT
+            stamp = self.stamp  # read once: the loop may stamp again while the stacks are being formatted
+            late = time.monotonic() - stamp - BEAT
             if late > self.threshold and stack is None:
                 stack = self._stacks()
-                stalled_since = self.stamp
+                stalled_since = stamp
             elif stack is not None and late < BEAT:
-                seconds = self.stamp - stalled_since - BEAT
+                seconds = stamp - stalled_since - BEAT
                 self.reports.append((seconds, stack))
                 log.warning("event loop stalled for %.0f ms in:\n%s", 1000 * seconds, stack)
                 stack = None

@@ -101,3 +101,35 @@ def test_rerecording_a_test_replaces_what_it_executed(tmp_path: Path) -> None:
     assert affected_tests(store, root, [lib]).tests == {}
     assert store.recorded_test_files() == {"tests/test_lib.py", "tests/test_other.py"}
     assert store.durations(["tests/test_lib.py::test_both"]) == {"tests/test_lib.py::test_both": 0.1}
+
+
+def test_a_file_rewritten_while_its_fingerprint_is_read_keeps_its_tests_selected(tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    """An editor saves by truncating and writing: a read in between sees half the file. The functions missing from
+    that half must not lose their hits (the test would never be selected by their changes again)."""
+    root = tmp_path
+    lib = root / "lib.py"
+    lib.write_text(LIB)
+    result = ran(root, "tests/test_lib.py::test_both", "double", "half")
+    real_read = Path.read_bytes
+
+    def read_during_a_save(self: Path) -> bytes:
+        data = real_read(self)
+        if self == lib:
+            self.write_text(LIB + "\n\n")  # the save lands between the check of the file and its read...
+            return data[: len(data) // 3]  # ...and the read saw only its first part
+        return data
+
+    monkeypatch.setattr(Path, "read_bytes", read_during_a_save)
+    (record,) = records(root, [result], started_ns=2**62)
+    monkeypatch.undo()
+    assert {(name, print_) for _, name, print_ in record.functions} == {("double", "?"), ("half", "?")}
+
+
+def test_a_file_that_does_not_parse_after_the_run_records_its_hits_as_unknown(tmp_path: Path) -> None:
+    root = tmp_path
+    (root / "lib.py").write_text(LIB)
+    result = ran(root, "tests/test_lib.py::test_both", "double", "half")
+    (root / "lib.py").write_text(LIB.replace("def half(x):", "def half(x:"))
+    (record,) = records(root, [result], started_ns=2**62)
+    assert {(name, print_) for _, name, print_ in record.functions} == {("double", "?"), ("half", "?")}

@@ -3,7 +3,10 @@
 The pytest plugin reports code objects (file, qualified name, first line); the fingerprint of each function is
 taken from the file on disk after the run. If the file was modified after the run started, the text the test
 executed is unknown, and the hit is stored with `fingerprint.UNKNOWN` so that later changes of that file always
-select the test until it runs again. Module-level and class-body code (no enclosing function) is not a hit:
+select the test until it runs again. The same goes for a file rewritten while it is being read (an editor saves
+by truncating and writing: a read in between sees half a file, whose later functions would seem not to exist and
+their hits would be lost) and for a file that does not parse: a hit is never dropped for want of a trustworthy
+text, since a dropped hit is a test that a later change of that function would not select. Module-level and class-body code (no enclosing function) is not a hit:
 changes there are caught by the skeleton comparison.
 """
 
@@ -35,11 +38,25 @@ class _Files:
         return self._cache[name]
 
     def _fingerprint(self, path: Path) -> FileFingerprint | None:
-        try:
-            fresh = path.stat().st_mtime_ns <= self.started_ns
-            return fingerprint(path.read_bytes()) if fresh else None
-        except OSError:
+        data = _stable_read(path, self.started_ns)
+        if data is None:
             return None
+        current = fingerprint(data)
+        return current if current.complete else None
+
+
+def _stable_read(path: Path, started_ns: int) -> bytes | None:
+    """The file's bytes if it is unchanged since `started_ns` and was not rewritten while being read."""
+    try:
+        before = path.stat()
+        if before.st_mtime_ns > started_ns:
+            return None
+        data = path.read_bytes()
+        after = path.stat()
+    except OSError:
+        return None
+    same = (after.st_mtime_ns, after.st_size, after.st_ino) == (before.st_mtime_ns, before.st_size, before.st_ino)
+    return data if same and len(data) == before.st_size else None
 
 
 def recordable(result: TestResult) -> bool:

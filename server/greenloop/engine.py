@@ -40,6 +40,7 @@ from greenloop.select.externals import third_party_modules
 from greenloop.select.graph import ImportGraph
 from greenloop.select.recorder import CoverageRecorder
 from greenloop.select.recording import recordable
+from greenloop.state import state_dir
 from greenloop.stream import Publisher
 from greenloop.typecheck import TypeChecker, check_types
 from greenloop.typecheck.checkers import TypeReport
@@ -91,7 +92,7 @@ class Engine:
         self._lock = asyncio.Lock()
         self._index = ThreadPoolExecutor(1, thread_name_prefix="greenloop-index")
         self._types_from = self.settings.type_checker  # the checker that produced the type findings
-        self.recorder = CoverageRecorder(self.root, self._index, lambda: self.store)
+        self.recorder = CoverageRecorder(self.root, self._index, lambda: self.store, lambda: self.scheduler.code_cache)
 
     # -- state --------------------------------------------------------------------------------------------
 
@@ -119,6 +120,7 @@ class Engine:
             self.graph.build()
             try:
                 self.store = CoverageStore.open(self.root)
+                self.scheduler.code_cache = state_dir(self.root) / "code"
             except Exception as exc:  # read-only project, corrupt file: select by imports only
                 log.warning("coverage data unavailable in %s: %s", self.root, exc)
         self.scheduler.preload = third_party_modules(self.graph)
@@ -266,7 +268,8 @@ class Engine:
         started_ns = time.time_ns()
         skeletons = await self._off_loop(self._skeletons)
         run = await run_tests(self.root, self.interpreter.path, Selection(whole_project=True),
-                              self.settings.test_timeout, record_functions=True, nice=True, workers=2)
+                              self.settings.test_timeout, record_functions=True, nice=True, workers=2,
+                              code_cache=self.scheduler.code_cache)
         if run.results and self.store is not None:
             self.recorder.write(run.results, started_ns)
             self.recorder.after(self.store.set_skeletons, skeletons, False)

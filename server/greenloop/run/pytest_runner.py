@@ -107,6 +107,7 @@ async def run_tests(
     workers: int = 1,
     nice: bool = False,
     scratch: Path | None = None,
+    code_cache: Path | None = None,
 ) -> RunResult:
     """Run the selection under pytest; never raises for anything the project does.
 
@@ -118,7 +119,7 @@ async def run_tests(
     said in `notes`). `nice` runs pytest at the lowest CPU priority. `wrapper` prefixes the command (the sandbox's
     isolation and limits); `pythonpath` entries go first on PYTHONPATH (the sandbox's copy must shadow the
     original project); `scratch` is where the run's report files go (a sandbox's private /tmp would hide the
-    system temp folder from us)."""
+    system temp folder from us); `code_cache` keeps compiled project modules between runs, by their text."""
     problem = await probe(python, root)
     if problem is not None:
         return RunResult(problem=problem)
@@ -129,7 +130,7 @@ async def run_tests(
         notes.append(f"pytest-xdist is not installed in {python}: the tests ran in one process "
                      f"(install it to use {workers} cores: {python} -m pip install pytest-xdist)")
         workers = 1
-    env = base_environment(pythonpath)
+    env = base_environment(pythonpath, code_cache)
     if pythonpath:  # a sandbox: no bytecode caches that could outlive an edit
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     prefix = [*_nice_prefix(nice), *wrapper, python, "-m", "pytest", *request.args(root, workers)]

@@ -17,7 +17,7 @@ from greenloop.records import Selection, TestResult
 PLUGIN_DIR = Path(__file__).parent / "plugin"
 PLUGIN_NAME = "greenloop_pytest"
 PLUGIN_VARIABLES = ("GREENLOOP_REPORT", "GREENLOOP_TRACE", "GREENLOOP_TIMEOUT", "GREENLOOP_FUNCTIONS",
-                    "GREENLOOP_ORDER", "GREENLOOP_SKIP")
+                    "GREENLOOP_ORDER", "GREENLOOP_SKIP", "GREENLOOP_CODE_CACHE")
 _STOP_FLAGS = ("-x", "--exitfirst", "--maxfail", "--sw", "--stepwise")
 
 
@@ -82,8 +82,9 @@ def _rel(root: Path, path: Path) -> str:
         return str(path)
 
 
-def base_environment(pythonpath: Sequence[Path | str] = ()) -> dict[str, str]:
-    """Our environment, with the plugin importable (after `pythonpath`, which a sandbox's copy must lead)."""
+def base_environment(pythonpath: Sequence[Path | str] = (), code_cache: Path | None = None) -> dict[str, str]:
+    """Our environment, with the plugin importable (after `pythonpath`, which a sandbox's copy must lead).
+    `code_cache`: where the runs keep compiled project modules by their text (plugin/greenloop_codecache.py)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (*map(str, pythonpath), str(PLUGIN_DIR), env.get("PYTHONPATH", "")) if p)
@@ -91,4 +92,6 @@ def base_environment(pythonpath: Sequence[Path | str] = ()) -> dict[str, str]:
     env.pop("PYTEST_CURRENT_TEST", None)
     for name in PLUGIN_VARIABLES:
         env.pop(name, None)  # a nested greenloop (its own test suite) must not inherit an outer run's report
+    if code_cache is not None:
+        env["GREENLOOP_CODE_CACHE"] = str(code_cache)
     return env

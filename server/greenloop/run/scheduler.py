@@ -6,7 +6,8 @@
   spread over the cores with pytest-xdist (when the project has it).
 - A cold `python -m pytest` process is the fallback whenever the warm worker cannot run (not fork-safe, died).
 
-The warm worker belongs to the scheduler: started once, restarted when the interpreter's packages, a conftest.py
+Every run keeps compiled project modules in `code_cache` (by their text; see plugin/greenloop_codecache.py), so
+a run compiles only what changed since an earlier run met it. The warm worker belongs to the scheduler: started once, restarted when the interpreter's packages, a conftest.py
 or the pytest configuration change (`invalidate`), or when the interpreter setting changes.
 """
 
@@ -79,6 +80,7 @@ class Scheduler:
         self.root = root
         self.use_warm = warm
         self.preload: list[str] = []
+        self.code_cache: Path | None = None  # set by the engine once the project's state folder exists
         self._worker: PytestWorker | None = None
         self._python: str | None = None
         self._broken: str | None = None  # why the warm worker cannot run for this interpreter
@@ -99,7 +101,8 @@ class Scheduler:
             if self._worker is not None and not self._worker.fresh():
                 self.invalidate()
             if self._worker is None and self._broken is None:
-                worker = PytestWorker(python, self.root, preload=self.preload, pythonpath=[self.root])
+                worker = PytestWorker(python, self.root, preload=self.preload, pythonpath=[self.root],
+                                      code_cache=self.code_cache)
                 try:
                     await worker.start()
                     self._worker = worker
@@ -150,7 +153,8 @@ class Scheduler:
                     log.info("warm pytest worker lost (%s): running cold", exc)
                     self.invalidate()
         return await run_tests(self.root, python, selection, timeout, trace_files, on_result=on_result,
-                               record_functions=record, order=order, workers=2 if spread else 1, nice=behind)
+                               record_functions=record, order=order, workers=2 if spread else 1, nice=behind,
+                               code_cache=self.code_cache)
 
     async def close(self) -> None:
         worker, self._worker = self._worker, None

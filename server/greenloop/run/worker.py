@@ -81,14 +81,16 @@ class _WarmAttempt:
 
 class PytestWorker:
     def __init__(self, python: str, cwd: Path, *, wrapper: Sequence[str] = (), preload: Iterable[str] = (),
-                 pythonpath: Sequence[Path] = (), scratch: Path | None = None) -> None:
+                 pythonpath: Sequence[Path] = (), scratch: Path | None = None, code_cache: Path | None = None) -> None:
         """`wrapper` prefixes the worker's command (a sandbox's isolation); `scratch` is where its runs' report
-        files go (default: the system temp folder, which a sandbox hides)."""
+        files go (default: the system temp folder, which a sandbox hides); `code_cache` keeps compiled project
+        modules between runs, by their text."""
         self.python = python
         self.cwd = cwd
         self.wrapper = list(wrapper)
         self.preload = sorted(set(preload))
         self.pythonpath = [str(p) for p in pythonpath]
+        self.code_cache = code_cache
         self._proc: asyncio.subprocess.Process | None = None
         self._scratch_parent = scratch
         self._scratch: Path | None = None  # made by start(), removed by close()
@@ -100,7 +102,7 @@ class PytestWorker:
         self.runs = 0
 
     async def start(self) -> None:
-        env = base_environment(self.pythonpath)
+        env = base_environment(self.pythonpath, self.code_cache)
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # candidates rewrite files faster than pyc mtimes can tell apart
         self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-worker-", dir=self._scratch_parent))
         try:

@@ -31,8 +31,10 @@ _MONITORING: dict[str, bool] = {}  # interpreter -> has sys.monitoring
 class CoverageRecorder:
     """One project's coverage writes: inline records written after the check, background re-runs otherwise."""
 
-    def __init__(self, root: Path, index: ThreadPoolExecutor, store: Callable[[], CoverageStore | None]) -> None:
+    def __init__(self, root: Path, index: ThreadPoolExecutor, store: Callable[[], CoverageStore | None],
+                 code_cache: Callable[[], Path | None] = lambda: None) -> None:
         self.root = root
+        self._code_cache = code_cache
         self._index = index
         self._store = store  # the engine's store, read when a write runs (None once closed)
         self._writes: list[Future[None]] = []
@@ -71,7 +73,7 @@ class CoverageRecorder:
             batch, self._to_record = sorted(self._to_record), set()
             started_ns = time.time_ns()
             run = await run_tests(self.root, python, Selection(nodeids=batch), timeout,
-                                  record_functions=True, nice=True)
+                                  record_functions=True, nice=True, code_cache=self._code_cache())
             if run.results:
                 self.write(run.results, started_ns)
 

@@ -19,6 +19,7 @@ Environment (all optional but the first):
 - GREENLOOP_ORDER: a file holding a JSON list of node ids or paths (relative to the invocation directory);
   tests matching earlier entries run first, the others keep pytest's order.
 - GREENLOOP_SKIP: a file holding a JSON list of node ids to deselect (tests an earlier, killed run finished).
+- GREENLOOP_CODE_CACHE: a directory where compiled project modules are kept by text (greenloop_codecache).
 
 PYTEST_DONT_REWRITE: the warm worker imports this module before pytest starts, and pytest would otherwise warn
 that it cannot rewrite it (an error under `filterwarnings = error`); it has no asserts to rewrite.
@@ -30,12 +31,14 @@ import traceback
 
 import pytest
 
+import greenloop_codecache  # type: ignore[import-not-found]
 from greenloop_alarm import Alarm, TestTimeout, slow_message  # type: ignore[import-not-found]
 from greenloop_record import FunctionRecorder, LineTracer  # type: ignore[import-not-found]
 
 MAX_MESSAGE = 2000
 MAX_FRAMES = 60
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
+greenloop_codecache.install()  # before the conftest files import the project
 
 
 class _Writer:

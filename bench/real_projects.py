@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import platform
 import signal
 import sys
@@ -100,6 +101,7 @@ async def run_all(args: argparse.Namespace) -> dict:
     return {
         "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {_cores()} cores; benchmark driver CPython {platform.python_version()}",
+        "bytecode": BYTECODE,
         "command": " ".join(["bench/real_projects.py", *sys.argv[1:]]),
         "settings": {"repeats": args.repeats, "warmup": args.warmup, "save_timeout_s": args.save_timeout,
                      "ready_timeout_s": args.ready_timeout, "run_timeout_s": args.run_timeout,
@@ -110,13 +112,12 @@ async def run_all(args: argparse.Namespace) -> dict:
 
 
 def _cores() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 
 def markdown(data: dict) -> str:
-    header = (f"Measured {data['measured']} ({data['machine']}); {data['settings']['repeats']} repeat(s) per edit, "
+    header = (f"Measured {data['measured']} ({data['machine']}; {data.get('bytecode', 'bytecode caches as set')}); "
+              f"{data['settings']['repeats']} repeat(s) per edit, "
               f"medians and p95; the whole run took {data['elapsed_s'] / 60:.1f} min.")
     parts = [header, "", report.table(data), "", "Targets (✓ met, ✗ not met, ? cannot tell):", "",
              report.targets_table(data)]
@@ -140,8 +141,15 @@ def markdown(data: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
+BYTECODE = "bytecode caches written and used by every process (PYTHONDONTWRITEBYTECODE removed)"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # Every process (the baselines, the server and its pytest runs) runs as in a default Python set-up, where
+    # `__pycache__` is written and read: a machine-wide PYTHONDONTWRITEBYTECODE (this one has it) would make every
+    # baseline compile the project and rewrite its test modules on each run, which users do not pay.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     logging.getLogger("pygls").setLevel(logging.ERROR)
     args.cache.mkdir(parents=True, exist_ok=True)
     say(f"projects {', '.join(args.names)}; {args.repeats} repeat(s); cache {args.cache}; server {args.greenloop}")

@@ -7,7 +7,9 @@
 - A cold `python -m pytest` process is the fallback whenever the warm worker cannot run (not fork-safe, died).
 
 Every run keeps compiled project modules in `code_cache` (by their text; see plugin/greenloop_codecache.py), so
-a run compiles only what changed since an earlier run met it. The warm worker belongs to the scheduler: started once, restarted when the interpreter's packages, a conftest.py
+a run compiles only what changed since an earlier run met it.
+
+The warm worker belongs to the scheduler: started once, restarted when the interpreter's packages, a conftest.py
 or the pytest configuration change (`invalidate`), or when the interpreter setting changes.
 """
 

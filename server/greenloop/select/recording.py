@@ -6,8 +6,10 @@ executed is unknown, and the hit is stored with `fingerprint.UNKNOWN` so that la
 select the test until it runs again. The same goes for a file rewritten while it is being read (an editor saves
 by truncating and writing: a read in between sees half a file, whose later functions would seem not to exist and
 their hits would be lost) and for a file that does not parse: a hit is never dropped for want of a trustworthy
-text, since a dropped hit is a test that a later change of that function would not select. Module-level and class-body code (no enclosing function) is not a hit:
-changes there are caught by the skeleton comparison.
+text, since a dropped hit is a test that a later change of that function would not select.
+
+Module-level and class-body code (no enclosing function) is not a hit: changes there are caught by the skeleton
+comparison.
 """
 
 from __future__ import annotations

@@ -38,6 +38,21 @@ def _entry(directory, path, source):
     return folder, os.path.join(folder, hashlib.blake2b(source, digest_size=16).hexdigest())
 
 
+def _cache_for(path):
+    """The cache directory when it is on and `path` is the project's (under the run's directory), else None."""
+    directory = os.environ.get(VARIABLE)
+    return directory if directory and path.startswith(os.getcwd() + os.sep) else None
+
+
+def _load(entry):
+    """What `_store` kept in `entry`, or None (absent, partial, written by another Python)."""
+    try:
+        with open(entry, "rb") as cached:
+            return marshal.loads(cached.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+
+
 def _store(folder, entry, code):
     try:
         os.makedirs(folder, exist_ok=True)
@@ -54,20 +69,18 @@ def _store(folder, entry, code):
 
 
 def get_code(self, fullname):
-    directory = os.environ.get(VARIABLE)
     path = self.get_filename(fullname)
-    if not directory or not path.endswith(".py") or not path.startswith(os.getcwd() + os.sep):
+    directory = _cache_for(path) if path.endswith(".py") else None
+    if directory is None:
         return _original_get_code(self, fullname)
     try:
         source = self.get_data(path)
     except OSError:
         return _original_get_code(self, fullname)
     folder, entry = _entry(directory, path, source)
-    try:
-        with open(entry, "rb") as cached:
-            return marshal.loads(cached.read())
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
+    code = _load(entry)
+    if code is not None:
+        return code
     code = self.source_to_code(source, path)
     _store(folder, entry, code)
     return code
@@ -75,9 +88,9 @@ def get_code(self, fullname):
 
 def _cached_rewrite(original):
     def rewrite_test(fn, config):
-        directory = os.environ.get(VARIABLE)
         path = str(fn)
-        if not directory or not path.startswith(os.getcwd() + os.sep):
+        directory = _cache_for(path)
+        if directory is None:
             return original(fn, config)
         try:
             source = fn.read_bytes()
@@ -86,13 +99,13 @@ def _cached_rewrite(original):
             return original(fn, config)
         version = getattr(sys.modules.get("pytest"), "__version__", "?")
         folder, entry = _entry(directory, "pytest-%s-%s:%s" % (version, hook, path), source)
-        try:
-            with open(entry, "rb") as cached:
-                kind, code = marshal.loads(cached.read())
-            first = importlib.util.source_hash(source) if kind == "hash" else os.stat(path)
-            return first, code
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
+        cached = _load(entry)
+        if cached is not None:
+            kind, code = cached
+            try:
+                return (importlib.util.source_hash(source) if kind == "hash" else os.stat(path)), code
+            except OSError:
+                pass
         first, code = original(fn, config)
         try:
             unchanged = fn.read_bytes() == source  # what pytest read is what the key says

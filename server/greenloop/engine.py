@@ -318,8 +318,10 @@ class Engine:
         await self._place_by_coverage(python, run, focus, whole)
         if record:  # written on the index thread after the check ends; the next selection queues behind it
             self.recorder.write(run.results, started_ns)
-        elif self.store is not None:
-            self.recorder.rerecord(python, [r.nodeid for r in run.results if recordable(r)],
+        elif self.store is not None:  # a test that timed out is not run again: it would hang again, for its whole
+            # budget, restarting whatever it starts; unrecorded, it stays selected by imports
+            self.recorder.rerecord(python, [r.nodeid for r in run.results
+                                            if recordable(r) and r.outcome is not Outcome.TIMEOUT],
                                    self.settings.test_timeout)
         return run
 

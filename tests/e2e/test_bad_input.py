@@ -311,8 +311,10 @@ async def test_module_level_hang_in_a_test_file_is_stopped_and_reported(make_pro
 
 
 async def test_hanging_test_is_killed_with_the_processes_it_started(make_project, start_editor, tmp_path):
-    pidfile = tmp_path / "grandchild.pid"
+    """Every run of a hung test (the background coverage run, the check after a save) ends with the processes
+    the test started, and the hung test is not run again in the background just to record its coverage."""
     root = make_project({"tests/test_hang.py": f"""
+        import os
         import subprocess
         import sys
         import time
@@ -320,19 +322,33 @@ async def test_hanging_test_is_killed_with_the_processes_it_started(make_project
 
         def test_hang():
             child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-            with open({str(pidfile)!r}, "w") as out:
+            with open(os.path.join({str(tmp_path)!r}, "grandchild-%d.pid" % child.pid), "w") as out:
                 out.write(str(child.pid))
             time.sleep(600)
         """})
+
+    def started() -> set[int]:
+        return {int(p.read_text()) for p in tmp_path.glob("grandchild-*.pid") if p.read_text()}
+
+    async def all_ended(pids: set[int]) -> None:
+        deadline = time.monotonic() + 5
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+            await settle(0.1)
+        assert not [pid for pid in pids if alive(pid)], "processes started by the hung test are still running"
+
     editor = await start_editor(root, init_options={"test_timeout": 3})
+    await editor.wait_for(lambda: any(m.message.startswith("coverage: ready") for m in editor.client.log_messages),
+                          120, "the background coverage run")
+    before = started()
+    await all_ended(before)
     editor.save("tests/test_hang.py")
     found = await editor.wait_for(lambda: editor.diagnostics("tests/test_hang.py"), 30)
     assert "is slow: did not finish within 3 s" in found[0].message
-    pid = int(pidfile.read_text())
-    deadline = time.monotonic() + 5
-    while alive(pid) and time.monotonic() < deadline:
-        await settle(0.1)
-    assert not alive(pid), f"the process {pid} started by the hung test is still running"
+    after_check = started() - before
+    assert after_check, "the check did not run the saved test"
+    await all_ended(after_check)
+    await settle(3)  # past the delay after which a check's tests are re-run in the background to be recorded
+    assert started() == before | after_check, "the hung test was run again after the check"
 
 
 async def test_test_that_kills_its_own_process_is_reported_on_the_test(make_project, start_editor):

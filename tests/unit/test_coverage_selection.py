@@ -133,3 +133,28 @@ def test_a_file_that_does_not_parse_after_the_run_records_its_hits_as_unknown(tm
     (root / "lib.py").write_text(LIB.replace("def half(x):", "def half(x:"))
     (record,) = records(root, [result], started_ns=2**62)
     assert {(name, print_) for _, name, print_ in record.functions} == {("double", "?"), ("half", "?")}
+
+
+def test_a_save_caught_mid_truncation_keeps_the_hits_of_the_functions_it_hides(tmp_path: Path) -> None:
+    """A save opens the file with O_TRUNC: for a moment it is empty while its mtime is still the old one, so it
+    looks unchanged since the run. The functions the test executed are missing from it: unknown, never dropped."""
+    root = tmp_path
+    lib = root / "lib.py"
+    lib.write_text(LIB)
+    result = ran(root, "tests/test_lib.py::test_both", "double", "half")
+    lib.write_text("")
+    (record,) = records(root, [result], started_ns=2**62)  # the empty file's mtime is older than this run's start
+    assert {(name, print_) for _, name, print_ in record.functions} == {("double", "?"), ("half", "?")}
+
+
+def test_module_level_and_class_body_code_are_not_function_hits(tmp_path: Path) -> None:
+    root = tmp_path
+    lib = root / "lib.py"
+    lib.write_text(LIB + "\n\nclass Config:\n    key = (lambda: 1)()\n\n    def get(self):\n        return self.key\n")
+    executed = [(str(lib), "<module>", 1), (str(lib), "Config", 24), (str(lib), "Config.<lambda>", 25),
+                (str(lib), "<genexpr>", 20), (str(lib), "Config.get", 27)]
+    result = TestResult(nodeid="tests/test_lib.py::test_config", outcome=Outcome.PASSED, duration=0.1,
+                        functions=executed)
+    (record,) = records(root, [result], started_ns=2**62)
+    assert {name for _, name, _ in record.functions} == {"Config.get"}
+    assert "?" not in {print_ for _, _, print_ in record.functions}

@@ -36,6 +36,7 @@ class FileFingerprint:
     skeleton: str
     functions: dict[str, FunctionSpan] = field(default_factory=dict)
     complete: bool = True  # False when the file has syntax errors: fingerprints cannot be trusted
+    classes: set[str] = field(default_factory=set)  # qualified names of the classes outside any function
 
     def resolve(self, qualname: str | None, line: int = 0) -> str | None:
         """The function a recorded code object belongs to, or None for module-level or class-body code.
@@ -58,6 +59,14 @@ class FileFingerprint:
             first = min(spans, key=lambda s: s.start_line)
             return first.qualname if first.start_line - line < 50 else None
         return None
+
+    def runs_at_import(self, qualname: str) -> bool:
+        """Whether a code object of this name is the module's code or a class body (or a lambda, comprehension
+        or generator expression directly inside one): code the skeleton covers, not a function of this text."""
+        parts = qualname.split(".")
+        while parts and parts[-1].startswith("<") and parts[-1] != "<locals>":
+            parts.pop()  # <lambda>, <genexpr>, <listcomp>, <module>...
+        return not parts or ".".join(parts) in self.classes
 
 
 def _digest(chunks: list[bytes]) -> str:
@@ -89,6 +98,7 @@ def fingerprint(source: bytes) -> FileFingerprint:
     root = tree.root_node
     comments = [(n.start_byte, n.end_byte, b"") for n in syntax.walk(root, ("comment",))]
     functions: dict[str, FunctionSpan] = {}
+    classes: set[str] = set()
     outer_bodies: list[tuple[int, int, bytes]] = []
 
     def visit(node: Node, prefix: str, in_function: bool) -> None:
@@ -107,6 +117,8 @@ def fingerprint(source: bytes) -> FileFingerprint:
         qualname = f"{prefix}{name}"
         body = node.child_by_field_name("body")
         if node.type == "class_definition":
+            if not in_function:
+                classes.add(qualname)
             if body is not None:
                 visit(body, qualname + ".", in_function)
             return
@@ -122,7 +134,7 @@ def fingerprint(source: bytes) -> FileFingerprint:
     visit(root, "", False)
     holes = sorted(outer_bodies + [c for c in comments if not any(s <= c[0] < e for s, e, _ in outer_bodies)])
     skeleton = _digest(_without(source, 0, len(source), holes))
-    return FileFingerprint(skeleton, functions, complete=not root.has_error)
+    return FileFingerprint(skeleton, functions, complete=not root.has_error, classes=classes)
 
 
 def changed_functions(old: FileFingerprint, new: FileFingerprint) -> set[str]:

@@ -5,8 +5,9 @@ taken from the file on disk after the run. If the file was modified after the ru
 executed is unknown, and the hit is stored with `fingerprint.UNKNOWN` so that later changes of that file always
 select the test until it runs again. The same goes for a file rewritten while it is being read (an editor saves
 by truncating and writing: a read in between sees half a file, whose later functions would seem not to exist and
-their hits would be lost) and for a file that does not parse: a hit is never dropped for want of a trustworthy
-text, since a dropped hit is a test that a later change of that function would not select.
+their hits would be lost), for a file that does not parse, and for a file that lacks a function the test executed
+(caught mid-truncation, it can look unchanged): a hit is never dropped for want of a trustworthy text, since a
+dropped hit is a test that a later change of that function would not select.
 
 Module-level and class-body code (no enclosing function) is not a hit: changes there are caught by the skeleton
 comparison.
@@ -98,4 +99,11 @@ def _hit(files: _Files, path: str, qualname: str | None, line: int) -> tuple[str
     if current is None:
         return (rel, qualname or f"<line {line}>", UNKNOWN)
     owner = current.resolve(qualname, line)
-    return None if owner is None else (rel, owner, current.functions[owner].fingerprint)
+    if owner is not None:
+        return (rel, owner, current.functions[owner].fingerprint)
+    if qualname is None or current.runs_at_import(qualname):
+        return None
+    # A function the test executed is not in the text read, so that text is not the one the test ran. The check
+    # of the file's mtime cannot always tell: a save that opens the file with O_TRUNC makes it empty before the
+    # kernel updates its mtime, and a read in between sees an empty file that looks older than the run.
+    return (rel, qualname, UNKNOWN)

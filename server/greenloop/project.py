@@ -151,7 +151,13 @@ def decode(data: bytes, name: str) -> tuple[str, str | None]:
 
 
 def relpath(root: Path, path: Path) -> str:
+    return relative(root, path.resolve())
+
+
+def relative(root: Path, resolved: Path) -> str:
+    """`relpath` of a path that is already resolved (the import graph's, a selection's): no file system calls,
+    which cost 70 us a path on the way to every save's first result."""
     try:
-        return str(path.resolve().relative_to(root))
+        return str(resolved.relative_to(root))
     except ValueError:
-        return str(path)
+        return str(resolved)

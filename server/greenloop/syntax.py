@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 PYTHON = Language(tree_sitter_python.language())
 _local = threading.local()
@@ -30,7 +30,32 @@ def parse(source: bytes, old: Tree | None = None) -> Tree:
 
 
 def walk(node: Node, types: tuple[str, ...]) -> Iterator[Node]:
-    """Every descendant of `node` (itself included) whose type is in `types`, in source order."""
+    """Every descendant of `node` (itself included) whose type is in `types`, in source order (outer first).
+
+    A tree-sitter query finds them in C: visiting every node from Python took 10 ms per 100 KB of source, on the
+    way to every save's first result (fingerprints) and holding the GIL the server answers requests with."""
+    query = _query(types)
+    if query is None:
+        yield from _visit(node, types)
+        return
+    found = QueryCursor(query).captures(node).get("node", [])
+    yield from sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
+
+
+def _query(types: tuple[str, ...]) -> Query | None:
+    """The query matching any of `types`, compiled once per thread; None if one is not a node type."""
+    queries = getattr(_local, "queries", None)
+    if queries is None:
+        queries = _local.queries = {}
+    if types not in queries:
+        try:
+            queries[types] = Query(PYTHON, "[" + " ".join(f"({t})" for t in types) + "] @node")
+        except Exception:  # noqa: BLE001 - QueryError (an anonymous node type, a typo): walk instead
+            queries[types] = None
+    return queries[types]
+
+
+def _visit(node: Node, types: tuple[str, ...]) -> Iterator[Node]:
     stack = [node]
     while stack:
         current = stack.pop()

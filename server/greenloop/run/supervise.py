@@ -25,7 +25,7 @@ from greenloop.run.events import Event, Ledger, ReportTail
 from greenloop.run.request import RunRequest
 
 GRACE = 2.0  # seconds past the per-test timeout before the backstop kills (the alarm should have fired)
-POLL = 0.05  # seconds between reads of the report
+POLL = 0.02  # seconds between reads of the report: a new failure waits up to this long to be seen
 IDLE_LIMIT = 20.0  # at least this long (and 4 test timeouts) without any event outside a test is a hang
 LINGER = 2.0  # seconds a process may take to exit after its last event (a leftover non-daemon thread...)
 

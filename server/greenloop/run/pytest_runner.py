@@ -16,7 +16,7 @@ from pathlib import Path
 
 from greenloop.records import RunResult, Selection, TestResult
 from greenloop.run import process
-from greenloop.run.request import PLUGIN_DIR, PLUGIN_NAME, RunRequest, base_environment, pytest_args
+from greenloop.run.request import PLUGIN_DIR, PLUGIN_NAME, RunRequest, Spawn, base_environment, pytest_args
 from greenloop.run.supervise import Supervisor
 
 __all__ = ["PLUGIN_DIR", "PLUGIN_NAME", "probe", "probe_xdist", "pytest_args", "run_tests"]
@@ -108,6 +108,7 @@ async def run_tests(
     nice: bool = False,
     scratch: Path | None = None,
     code_cache: Path | None = None,
+    spawn: Spawn | None = None,
 ) -> RunResult:
     """Run the selection under pytest; never raises for anything the project does.
 
@@ -119,7 +120,9 @@ async def run_tests(
     said in `notes`). `nice` runs pytest at the lowest CPU priority. `wrapper` prefixes the command (the sandbox's
     isolation and limits); `pythonpath` entries go first on PYTHONPATH (the sandbox's copy must shadow the
     original project); `scratch` is where the run's report files go (a sandbox's private /tmp would hide the
-    system temp folder from us); `code_cache` keeps compiled project modules between runs, by their text."""
+    system temp folder from us); `code_cache` keeps compiled project modules between runs, by their text;
+    `spawn`: a warm worker that forks the pytest process and its xdist workers (each cold one would import pytest,
+    its plugins and the project's packages again)."""
     problem = await probe(python, root)
     if problem is not None:
         return RunResult(problem=problem)
@@ -133,7 +136,10 @@ async def run_tests(
     env = base_environment(pythonpath, code_cache)
     if pythonpath:  # a sandbox: no bytecode caches that could outlive an edit
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-    prefix = [*_nice_prefix(nice), *wrapper, python, "-m", "pytest", *request.args(root, workers)]
+    if spawn is not None and not spawn.usable():
+        spawn = None
+    pytest = spawn.command() if spawn is not None else [python, "-m", "pytest"]
+    prefix = [*_nice_prefix(nice), *wrapper, *pytest, *request.args(root, workers, spawn)]
 
     with tempfile.TemporaryDirectory(prefix="greenloop-", dir=scratch) as reports:
 

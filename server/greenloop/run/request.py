@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ PLUGIN_DIR = Path(__file__).parent / "plugin"
 PLUGIN_NAME = "greenloop_pytest"
 PLUGIN_VARIABLES = ("GREENLOOP_REPORT", "GREENLOOP_TRACE", "GREENLOOP_TIMEOUT", "GREENLOOP_FUNCTIONS",
                     "GREENLOOP_ORDER", "GREENLOOP_SKIP", "GREENLOOP_CODE_CACHE")
+# `python -m pytest` as `python -c`: the working directory first on the path, as -m puts it.
+PYTEST_MAIN = "import os, sys; sys.path.insert(0, os.getcwd()); import pytest; sys.exit(pytest.main(sys.argv[1:]))"
 _STOP_FLAGS = ("-x", "--exitfirst", "--maxfail", "--sw", "--stepwise")
 
 
@@ -37,9 +40,14 @@ class RunRequest:
         """The caller asked pytest to stop at a failure: a killed run is then not resumed."""
         return any(arg == flag or arg.startswith(flag + "=") for arg in self.extra for flag in _STOP_FLAGS)
 
-    def args(self, root: Path, workers: int = 1) -> list[str]:
-        """Arguments after `python -m pytest` (the warm worker passes the same ones to `pytest.main`)."""
-        return pytest_args(self.selection, root, [*(["-n", str(workers)] if workers > 1 else []), *self.extra])
+    def args(self, root: Path, workers: int = 1, spawn: Spawn | None = None) -> list[str]:
+        """Arguments after `python -m pytest` (the warm worker passes the same ones to `pytest.main`).
+        `spawn`: the xdist workers are forked by a warm worker instead of started cold."""
+        spread: list[str] = []
+        if workers > 1:
+            spread = ["-n", str(workers)] if spawn is None else ["--dist=load", f"--tx={workers}*{spawn.spec()}"]
+        return pytest_args(self.selection, root, [*spread, *self.extra])
+
 
     def plugin_env(self, report: Path, scratch: Path, skip: Collection[str] = ()) -> dict[str, str]:
         """The GREENLOOP_* variables for one pytest process writing `report`; list files go in `scratch`."""
@@ -54,6 +62,31 @@ class RunRequest:
         if skip:
             env["GREENLOOP_SKIP"] = str(_write_list(scratch / f"skip-{report.stem}.json", sorted(skip)))
         return env
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """A warm worker that forks pytest processes on request: `greenloop_xdist_shim` stands in for the interpreter
+    (a pytest run's own, and execnet's for each pytest-xdist worker), and the worker forks what it was to start."""
+
+    python: str
+    socket: Path
+
+    def command(self) -> list[str]:
+        """In place of `python -m pytest`: pytest in a child forked by the warm worker (arguments follow)."""
+        return [*self._shim(), "-c", PYTEST_MAIN]
+
+    def _shim(self) -> list[str]:
+        return [self.python, "-I", "-S", str(PLUGIN_DIR / "greenloop_xdist_shim.py"), str(self.socket)]
+
+    def spec(self) -> str:
+        """execnet's gateway spec (`popen//python=...`, which execnet splits like a shell would)."""
+        return "popen//python=" + shlex.join(self._shim())
+
+    def usable(self) -> bool:
+        """execnet's spec syntax cannot carry "//" or "*" in a path; nor can we, then."""
+        text = self.spec().split("//", 1)[1]
+        return "//" not in text and "*" not in text
 
 
 def _write_list(path: Path, items: Sequence[str]) -> Path:

@@ -3,7 +3,9 @@
 - The tests most likely to matter (those that failed last time, then the test modules mirroring the saved
   modules) run first, in the warm forking worker, so the first diagnostic arrives in a fraction of a second.
 - The rest runs in the warm worker too when it is small; when the recorded durations say it is large, it is
-  spread over the cores with pytest-xdist (when the project has it).
+  spread over the cores with pytest-xdist (when the project has it). The warm worker forks that pytest process
+  and its xdist workers too (`Spawn`: execnet starts `greenloop_xdist_shim` as their interpreter), so none of
+  them imports pytest, its plugins and the project's packages again.
 - A cold `python -m pytest` process is the fallback whenever the warm worker cannot run (not fork-safe, died).
 
 Every run keeps compiled project modules in `code_cache` (by their text; see plugin/greenloop_codecache.py), so
@@ -26,6 +28,7 @@ from pathlib import Path
 from greenloop import project
 from greenloop.records import RunResult, Selection, TestResult
 from greenloop.run.pytest_runner import run_tests
+from greenloop.run.request import Spawn
 from greenloop.run.worker import PytestWorker, WorkerUnavailable
 
 log = logging.getLogger(__name__)
@@ -104,7 +107,7 @@ class Scheduler:
                 self.invalidate()
             if self._worker is None and self._broken is None:
                 worker = PytestWorker(python, self.root, preload=self.preload, pythonpath=[self.root],
-                                      code_cache=self.code_cache)
+                                      code_cache=self.code_cache, spawn=True)
                 try:
                     await worker.start()
                     self._worker = worker
@@ -156,7 +159,16 @@ class Scheduler:
                     self.invalidate()
         return await run_tests(self.root, python, selection, timeout, trace_files, on_result=on_result,
                                record_functions=record, order=order, workers=2 if spread else 1, nice=behind,
-                               code_cache=self.code_cache)
+                               code_cache=self.code_cache, spawn=await self._spawn(python) if spread else None)
+
+    async def _spawn(self, python: str) -> Spawn | None:
+        """The warm worker, to fork the bulk's pytest process and its xdist workers (each would otherwise import
+        pytest, its plugins and the project's packages again, on the cores the tests need)."""
+        if not self.use_warm:
+            return None
+        worker = await self.warm(python)
+        socket = worker.spawn_socket if worker is not None else None
+        return Spawn(python, socket) if socket is not None else None
 
     async def close(self) -> None:
         worker, self._worker = self._worker, None

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WORKER = PLUGIN_DIR / "greenloop_worker.py"
 START_TIMEOUT = 60.0
 ANSWER_TIMEOUT = 30.0  # for the worker's answer to a fork request, and to a kill
+SOCKET_PATH_MAX = 100  # bytes: a Unix socket's path must fit sockaddr_un (108 on Linux, 104 on macOS)
 
 
 class WorkerUnavailable(Exception):
@@ -81,10 +82,13 @@ class _WarmAttempt:
 
 class PytestWorker:
     def __init__(self, python: str, cwd: Path, *, wrapper: Sequence[str] = (), preload: Iterable[str] = (),
-                 pythonpath: Sequence[Path] = (), scratch: Path | None = None, code_cache: Path | None = None) -> None:
+                 pythonpath: Sequence[Path] = (), scratch: Path | None = None, code_cache: Path | None = None,
+                 spawn: bool = False) -> None:
         """`wrapper` prefixes the worker's command (a sandbox's isolation); `scratch` is where its runs' report
         files go (default: the system temp folder, which a sandbox hides); `code_cache` keeps compiled project
-        modules between runs, by their text."""
+        modules between runs, by their text; `spawn`: also fork pytest-xdist workers for cold controllers
+        (`spawn_socket`)."""
+        self.spawn = spawn
         self.python = python
         self.cwd = cwd
         self.wrapper = list(wrapper)
@@ -105,9 +109,13 @@ class PytestWorker:
         env = base_environment(self.pythonpath, self.code_cache)
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # candidates rewrite files faster than pyc mtimes can tell apart
         self._scratch = Path(tempfile.mkdtemp(prefix="greenloop-worker-", dir=self._scratch_parent))
+        config: dict[str, Any] = {"preload": self.preload}
+        socket = self._scratch / "xdist.sock"
+        if self.spawn and len(os.fsencode(socket)) < SOCKET_PATH_MAX:
+            config["spawn"] = str(socket)
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                *self.wrapper, self.python, "-u", str(WORKER), json.dumps({"preload": self.preload}),
+                *self.wrapper, self.python, "-u", str(WORKER), json.dumps(config),
                 cwd=str(self.cwd), env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20,
             )
@@ -126,6 +134,17 @@ class PytestWorker:
             with contextlib.suppress(OSError):
                 stamps[folder] = os.stat(folder).st_mtime_ns
         return stamps
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def spawn_socket(self) -> Path | None:
+        """Where `greenloop_xdist_shim` asks this worker to fork an xdist worker (None: it does not)."""
+        alive = self._proc is not None and self._proc.returncode is None
+        path = self.greeting.get("spawn")
+        return Path(path) if alive and path else None
 
     def fresh(self) -> bool:
         """False once the worker died or the interpreter's installed packages changed since it started."""

@@ -32,6 +32,7 @@ import traceback
 import pytest
 
 import greenloop_codecache  # type: ignore[import-not-found]
+import greenloop_narrow  # type: ignore[import-not-found]
 from greenloop_alarm import Alarm, TestTimeout, slow_message  # type: ignore[import-not-found]
 from greenloop_record import FunctionRecorder, LineTracer  # type: ignore[import-not-found]
 
@@ -334,6 +335,7 @@ def pytest_configure(config):
         plugin.writer.emit(event="config", rootdir=str(config.rootpath), pytest=pytest.__version__)
     config._greenloop = plugin
     config.pluginmanager.register(plugin, "greenloop-reporter")
+    greenloop_narrow.install(config)
 
 
 def pytest_unconfigure(config):

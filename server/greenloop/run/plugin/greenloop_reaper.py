@@ -54,8 +54,9 @@ def _children():
     return found
 
 
-def _descendants():
-    """Our children, their children, and so on (a snapshot: the tree may change while it is read)."""
+def _descendants(spare=()):
+    """Our children, their children, and so on, but not `spare` nor what is below them (a snapshot: the tree
+    may change while it is read)."""
     parents, seen = {}, set()
     try:
         entries = os.listdir("/proc")
@@ -75,13 +76,21 @@ def _descendants():
     todo = [os.getpid()]
     while todo:
         for child in parents.get(todo.pop(), []):
-            if child not in seen:
+            if child not in seen and child not in spare:
                 seen.add(child)
                 todo.append(child)
     return seen
 
 
-def _reap():
+def _reap(pids=None):
+    """Collect the exit status of ended children: all of them, or only `pids`."""
+    if pids is not None:
+        for pid in pids:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        return
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -91,12 +100,17 @@ def _reap():
             return
 
 
-def kill_descendants(keep=(), patience=5.0):
+def kill_descendants(keep=(), patience=5.0, spare=()):
     """SIGKILL every process below us but `keep`, again and again until none is left (a killed process's own
-    children are handed to us, a subreaper, and killed in the next round). Reaps what ends."""
+    children are handed to us, a subreaper, and killed in the next round). Reaps what ends.
+
+    `spare`: children that live on, with everything below them (the warm worker's forked xdist workers, which
+    belong to another run); what ends is then reaped by pid, so their exit status stays for their owner."""
+    spare = set(spare)
     deadline = time.monotonic() + patience
+    killed = set()
     while True:
-        found = (_descendants() | _children()) - set(keep)
+        found = (_descendants(spare) | _children()) - set(keep) - spare
         if not found:
             break
         for pid in found:
@@ -109,11 +123,12 @@ def kill_descendants(keep=(), patience=5.0):
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        killed |= found
         time.sleep(0.005)
-        _reap()
+        _reap(killed if spare else None)
         if time.monotonic() > deadline:
             break
-    _reap()
+    _reap(killed if spare else None)
 
 
 def launch(argv):

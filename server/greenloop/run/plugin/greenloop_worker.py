@@ -7,6 +7,9 @@ Runs in the *project's* interpreter, so it uses only the standard library and py
   {"started": pid} at once and {"exit": code|null, "duration": s} when the child has ended.
 - {"op": "kill"}: kill the running child's whole group (its "exit" answer follows).
 - {"op": "exit"}, or the end of stdin: kill any child and leave.
+- Started with {"spawn": path}, it also listens on that Unix socket and forks, beside its own runs, the
+  processes that `greenloop_xdist_shim` stands in for (a pytest run and its pytest-xdist workers; see
+  greenloop_spawn).
 After each run, whatever its tests started and left running is killed, in whatever session or process group it
 put itself: the worker is a child subreaper, so such orphans are handed to it (see greenloop_reaper).
 greenloop watches the report while the child runs and decides when a test hung; the worker only obeys, so it
@@ -28,6 +31,7 @@ import threading
 import time
 
 import greenloop_reaper  # type: ignore[import-not-found]  # beside this file, on the run's path
+import greenloop_spawn  # type: ignore[import-not-found]
 
 
 def _answer(payload):
@@ -48,8 +52,10 @@ def _site_dirs():
     return unique
 
 
-def _child(request):
+def _child(request, spawner):
     try:
+        if spawner is not None:
+            spawner.forget()
         os.setpgid(0, 0)
         if request.get("nice"):
             os.nice(19)
@@ -98,12 +104,7 @@ class _Running:
     def __init__(self, pid):
         self.pid = pid
         self.started = time.monotonic()
-        self.pidfd = None
-        if hasattr(os, "pidfd_open"):
-            try:
-                self.pidfd = os.pidfd_open(pid)
-            except OSError:
-                self.pidfd = None
+        self.pidfd = greenloop_spawn.open_pidfd(pid)
 
     def poll(self):
         """The exit code once the child ended (None if killed by a signal), else the string "running"."""
@@ -122,13 +123,13 @@ class _Running:
             pass
 
 
-def _fork(request):
+def _fork(request, spawner):
     # The child's garbage collections then skip everything the worker holds (pytest, the preloaded packages):
     # they neither walk it nor write to its pages, each of which would be copied into the child on first write.
     gc.freeze()
     pid = os.fork()
     if pid == 0:
-        _child(request)
+        _child(request, spawner)
     try:
         os.setpgid(pid, pid)  # also here: no window in which a kill could miss the child's group
     except OSError:
@@ -136,28 +137,38 @@ def _fork(request):
     return _Running(pid)
 
 
-def serve(lines):
+def serve(lines, spawner=None):
     running = None
     delay = 0.0005
     while True:
+        if spawner is not None:
+            spawner.service(gc.freeze)
         if running is not None:
             code = running.poll()
             if code != "running":
                 running.kill()  # what the tests started and left behind shares the child's group: end it too
-                greenloop_reaper.kill_descendants()  # and what left the group: handed to us, a subreaper
+                # and what left the group: handed to us, a subreaper (xdist workers forked for a cold
+                # controller are not this run's)
+                greenloop_reaper.kill_descendants(spare=spawner.pids() if spawner is not None else ())
                 _answer({"exit": code, "duration": time.monotonic() - running.started})
                 running = None
-        if running is None:
-            line = lines.next(None)
-        else:
-            line = lines.next(delay if running.pidfd is None else None,
-                              [running.pidfd] if running.pidfd is not None else [])
+        waits = spawner.fds() if spawner is not None else []
+        polling = spawner is not None and spawner.polling()
+        if running is not None:
+            if running.pidfd is not None:
+                waits.append(running.pidfd)
+            else:
+                polling = True
+        line = lines.next(delay if polling else None, waits)
+        if polling:
             delay = min(delay * 2, 0.01)
-            if line is None:
-                continue
+        if line is None:
+            continue
         if line == b"" or json.loads(line).get("op") == "exit":  # greenloop went away, or asks us to go
             if running is not None:
                 running.kill()
+            if spawner is not None:
+                spawner.close()
             greenloop_reaper.kill_descendants()
             return
         request = json.loads(line)
@@ -166,7 +177,7 @@ def serve(lines):
             if running is not None:
                 running.kill()
         elif op == "run" and running is None:
-            running = _fork(request)
+            running = _fork(request, spawner)
             delay = 0.0005
             _answer({"started": running.pid})
 
@@ -225,10 +236,17 @@ def main():
     loaded += _preload(plugins)
     _forget(plugins + rewritten)
     greenloop_reaper.become_subreaper()  # a test's orphans (new sessions, daemons) are handed to us, not init
+    spawner, spawn_error = None, None
+    if config.get("spawn"):
+        try:
+            spawner = greenloop_spawn.Spawner(config["spawn"])
+        except OSError as exc:  # cold xdist workers then: slower, not wrong
+            spawn_error = str(exc)
     threads = threading.active_count()
     _answer({"ready": True, "preloaded": loaded, "threads": threads, "fork_safe": threads == 1,
-             "site": _site_dirs()})
-    serve(_Lines(sys.stdin.fileno()))
+             "site": _site_dirs(), "spawn": spawner.path if spawner is not None else None,
+             "spawn_error": spawn_error})
+    serve(_Lines(sys.stdin.fileno()), spawner)
 
 
 if __name__ == "__main__":

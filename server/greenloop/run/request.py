@@ -48,7 +48,6 @@ class RunRequest:
             spread = ["-n", str(workers)] if spawn is None else ["--dist=load", f"--tx={workers}*{spawn.spec()}"]
         return pytest_args(self.selection, root, [*spread, *self.extra])
 
-
     def plugin_env(self, report: Path, scratch: Path, skip: Collection[str] = ()) -> dict[str, str]:
         """The GREENLOOP_* variables for one pytest process writing `report`; list files go in `scratch`."""
         env = {

@@ -83,7 +83,7 @@ class Spawner:
             if done:
                 self._finish(fd, child, status)
             elif _closed(child.connection):  # the shim was killed: so is its child
-                _kill_group(child.pid)
+                kill_group(child.pid)
 
     def _spawn(self, connection, before_fork):
         fds = []
@@ -133,14 +133,14 @@ class Spawner:
             os.environ.update(request["env"])
             code = _run_like_python(request["argv"])
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            code = _exit_code(exc)
         except BaseException:  # noqa: BLE001 - a child must never return into the worker's loop
             code = 1
         os._exit(code)
 
     def _finish(self, fd, child, status):
         code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 1
-        _kill_group(child.pid)  # whatever its tests left in its group
+        kill_group(child.pid)  # whatever its tests left in its group
         _send(child.connection, {"exit": code})
         child.connection.close()
         if child.pidfd is not None:
@@ -157,7 +157,7 @@ class Spawner:
 
     def close(self):
         for fd, child in list(self.children.items()):
-            _kill_group(child.pid)
+            kill_group(child.pid)
             try:
                 os.waitpid(child.pid, 0)
             except ChildProcessError:
@@ -188,7 +188,7 @@ def _run_like_python(argv):
     try:
         exec(compile(argv[at + 1], "<string>", "exec"), main.__dict__)
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = _exit_code(exc)
     try:
         atexit._run_exitfuncs()  # as the interpreter would at its end
         sys.stdout.flush()
@@ -196,6 +196,11 @@ def _run_like_python(argv):
     except BaseException:  # noqa: BLE001
         pass
     return code
+
+
+def _exit_code(exc):
+    """The status `python` would exit with for this SystemExit."""
+    return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 
 
 def _receive(connection):
@@ -245,7 +250,8 @@ def _closed(connection):
         return True
 
 
-def _kill_group(pid):
+def kill_group(pid):
+    """SIGKILL the process group `pid` leads (a child forked into its own group), if it is still there."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

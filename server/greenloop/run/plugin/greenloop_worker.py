@@ -24,7 +24,6 @@ import importlib
 import json
 import os
 import select
-import signal
 import site
 import sys
 import threading
@@ -117,10 +116,7 @@ class _Running:
         return code
 
     def kill(self):
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        greenloop_spawn.kill_group(self.pid)
 
 
 def _fork(request, spawner):

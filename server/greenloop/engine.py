@@ -8,7 +8,8 @@ the CLI both drive this class; it knows nothing about LSP.
 - Results stream: each test's findings replace its old ones as it finishes, and `on_update` hears about it
   (throttled), so an editor shows the first failure while the rest still runs.
 - Failures without a traceback frame in the saved source are placed by a second, traced run of just those
-  tests (and a few passing ones), never by tracing every test.
+  tests (and a few passing ones), never by tracing every test; it starts as soon as the first batch is done,
+  beside the bulk (`diagnose/retrace.py`).
 - The import graph, the coverage store and fingerprinting run in one background thread, off the event loop.
 """
 
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 from greenloop import config, project
 from greenloop.diagnose.current import CurrentFindings
 from greenloop.diagnose.placement import place
+from greenloop.diagnose.retrace import Retrace
 from greenloop.records import (
     FileNote, Finding, Outcome, RunOwner, RunResult, Selection, Severity, TestResult, run_owner,
 )
@@ -47,7 +49,6 @@ from greenloop.typecheck.checkers import TypeReport
 
 log = logging.getLogger(__name__)
 CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
-TRACE_HELPERS = 10  # passing tests re-run with the tracer beside the failing ones, for the Ochiai ranking
 T = TypeVar("T")
 
 
@@ -297,25 +298,42 @@ class Engine:
 
     async def _tests(self, python: str, selection: Selection, focus: list[Path], whole: bool, report: CheckReport,
                      publisher: Publisher, started: float, started_ns: int) -> RunResult:
+        async def run_traced(tests: Selection) -> RunResult:
+            return await self.scheduler.run(python, tests, self.settings.test_timeout, estimate=0.0, record=False,
+                                            trace_files=focus)
+
+        async def place_traced(frameless: list[TestResult], with_lines: list[TestResult]) -> None:
+            await self._place_by_lines(frameless, with_lines, focus, whole)
+            publisher.soon(urgent=True)
+
+        retrace = Retrace(self.root, focus, run_traced, place_traced)
+        streamed: set[str] = set()
+
         def absorb(result: TestResult) -> None:
             if report.first_result_after is None:
                 report.first_result_after = time.monotonic() - started
             report.results_so_far += 1
+            streamed.add(result.nodeid)
             self._place(result, whole)
+            retrace.absorb(result)
             publisher.soon(urgent=result.outcome.is_failure)
 
         estimate = await self._off_loop(self._estimate, selection)
         # One-shot checks (the CLI) record inline; the server records inline only where it is nearly free.
         record = self.store is not None and (not self.scheduler.use_warm or await self.recorder.records_cheaply(python))
-        run = await self.scheduler.run(python, selection, self.settings.test_timeout, estimate=estimate,
-                                       on_result=absorb, record=record)
-        if run.problem and not run.results:
-            return run  # nothing ran: keep what we knew
-        for result in run.results:  # results a streamed callback may have missed (collection errors)
-            self._place(result, whole)
-        self.current.settle(selection, {r.nodeid for r in run.results})
-        publisher.now()
-        await self._place_by_coverage(python, run, focus, whole)
+        try:
+            run = await self.scheduler.run(python, selection, self.settings.test_timeout, estimate=estimate,
+                                           on_result=absorb, record=record, on_first_done=retrace.first_batch_done)
+            if run.problem and not run.results:
+                return run  # nothing ran: keep what we knew
+            for result in run.results:  # results the stream did not carry (collection errors); placing a streamed
+                if result.nodeid not in streamed:  # one again would undo what a traced re-run placed already
+                    self._place(result, whole)
+            self.current.settle(selection, {r.nodeid for r in run.results})
+            publisher.now()
+            await retrace.finish(run)
+        finally:
+            await retrace.cancel()
         if record:  # written on the index thread after the check ends; the next selection queues behind it
             self.recorder.write(run.results, started_ns)
         elif self.store is not None:  # a test that timed out is not run again: it would hang again, for its whole
@@ -333,21 +351,10 @@ class Engine:
         """Wait until the coverage of earlier runs is stored (tests, benchmarks)."""
         await self.recorder.settled()
 
-    async def _place_by_coverage(self, python: str, run: RunResult, focus: list[Path], whole: bool) -> None:
-        """Failures with no traceback frame in project source: re-run them (and a few passing tests) with the
-        line tracer on the focus files, and place each on its most suspicious line by Ochiai."""
-        frameless = [r for r in run.failures if r.when == "call" and r.outcome is not Outcome.TIMEOUT
-                     and not any(project.is_source_file(self.root, f.path) for f in r.frames)]
-        if not frameless or not focus:
-            return
-        helpers = [r.nodeid for r in run.results if r.outcome is Outcome.PASSED][:TRACE_HELPERS]
-        again = Selection(nodeids=[r.nodeid for r in frameless] + helpers)
-        traced = await self.scheduler.run(python, again, self.settings.test_timeout, estimate=0.0, record=False,
-                                          trace_files=focus)
-        lines = {r.nodeid: r.covered for r in traced.results}
-        for result in run.results:
-            result.covered = lines.get(result.nodeid, {})
-        with_lines = [r for r in run.results if r.covered]
+    async def _place_by_lines(self, frameless: list[TestResult], with_lines: list[TestResult], focus: list[Path],
+                              whole: bool) -> None:
+        """Failures with no traceback frame in project source, each on its most suspicious line by Ochiai over the
+        lines that `with_lines` executed in a traced re-run (`diagnose/retrace.py`)."""
 
         def ranked() -> list[tuple[RunOwner, list[Finding]]]:  # Ochiai over every traced line: keep it off the loop
             return [(run_owner(r.nodeid), place(self.root, r, with_lines, focus, whole)) for r in frameless]

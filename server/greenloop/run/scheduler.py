@@ -126,8 +126,10 @@ class Scheduler:
         on_result: Callable[[TestResult], None] | None = None,
         record: bool = True,
         trace_files: Iterable[Path] = (),
+        on_first_done: Callable[[], None] | None = None,
     ) -> RunResult:
-        """Run `selection`, streaming each result to `on_result`; never raises for anything the project does."""
+        """Run `selection`, streaming each result to `on_result`; never raises for anything the project does.
+        `on_first_done` hears when the first, warm batch has ended while the bulk still runs (not otherwise)."""
         steps = plan(self.root, selection, estimate)
 
         async def part(tests: Selection, spread: bool, behind: bool) -> RunResult:
@@ -135,6 +137,8 @@ class Scheduler:
             run = await self._one(python, tests, timeout, on_result, record, trace_files, spread, behind)
             log.info("ran %d test(s) %s in %.2f s", len(run.results),
                      "over the cores with pytest-xdist" if spread else "in one process", time.monotonic() - started)
+            if tests is steps.first and not steps.rest.empty and on_first_done is not None:
+                on_first_done()
             return run
 
         parts = [(tests, spread) for tests, spread in ((steps.first, False), (steps.rest, steps.spread))

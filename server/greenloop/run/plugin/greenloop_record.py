@@ -62,12 +62,15 @@ def _inside(path, directory):
 
 
 class _Monitoring:
-    """Python 3.12+: PY_START events, each code object reported once per test."""
+    """Python 3.12+: PY_START events, each code object reported once per test.
+
+    The callback appends to a list: DISABLE already makes each code object report once, and a set would hash
+    it, which for a code object means hashing its name, bytecode and constants on every report."""
 
     def __init__(self):
         self.mon = sys.monitoring
         self.tool = None
-        self.codes = set()
+        self.codes = []
 
     def start(self):
         mon = self.mon
@@ -78,22 +81,22 @@ class _Monitoring:
             self.tool = free[0]
             mon.use_tool_id(self.tool, _TOOL_NAME)
             disable = mon.DISABLE
-            add = self.codes.add
+            append = self.codes.append
 
             def started(code, offset):
-                add(code)
+                append(code)
                 return disable
 
             mon.register_callback(self.tool, mon.events.PY_START, started)
-        self.codes.clear()
+        del self.codes[:]
         mon.restart_events()  # code DISABLEd during an earlier test must report again
         mon.set_events(self.tool, mon.events.PY_START)
         return True
 
     def stop(self):
         self.mon.set_events(self.tool, 0)
-        codes = set(self.codes)
-        self.codes.clear()
+        codes = self.codes[:]
+        del self.codes[:]
         return codes
 
     def close(self):
@@ -179,12 +182,20 @@ def _profiled(profiler):
 
 
 class FunctionRecorder:
-    """Per test: start() before setup, stop() after teardown -> [(path, qualname, first line)] or None."""
+    """Per test: start() before setup, stop() after teardown -> the project functions it ran, or None.
+
+    A test runs the same code objects as the tests before it (pytest's own, the project's), so each code object
+    is turned into its table row once and kept (`rows`); a test's result is then one lookup per code object,
+    where deciding "project file?" and formatting per code per test cost networkx's bulk ~4% of its run."""
+
+    MAX_ROWS = 200_000  # code objects made at run time (exec, templates) would otherwise pile up for ever
 
     def __init__(self, rootdir, exclude_dirs=()):
         self.files = _ProjectFiles(rootdir, exclude_dirs)
         self.backend = _Monitoring() if hasattr(sys, "monitoring") else _Profile()
         self.active = False
+        self.rows = {}  # id(code) -> (code, (its table row, (path, qualname, first line)) or None: not project code)
+        self.odd = False  # a project path holds a tab or a line break: results keep the list form
 
     def start(self):
         self.active = bool(self.backend.start())
@@ -197,12 +208,30 @@ class FunctionRecorder:
         codes = self.backend.stop()
         if codes is None:
             return None
-        functions = set()
-        for code in codes:
-            path = self.files(code.co_filename)
-            if path is not None:
-                functions.add((path, getattr(code, "co_qualname", code.co_name), code.co_firstlineno))
-        return table(sorted(functions))
+        rows = self.rows
+        if len(rows) > self.MAX_ROWS:
+            rows.clear()
+        # Keyed by id, not by the code object, whose hash covers its bytecode and constants; an entry keeps its
+        # code object alive, so the id cannot be reused by another while the entry exists.
+        known = [rows.get(id(code)) for code in codes]
+        if None in known:  # code not met before (the test's own, at least)
+            for code in codes:
+                if id(code) not in rows:
+                    rows[id(code)] = (code, self._row(code))
+            known = [rows[id(code)] for code in codes]
+        found = {row for _, row in known}
+        found.discard(None)
+        if self.odd:
+            return sorted(entry for _, entry in found)
+        return "\n".join(sorted(text for text, _ in found))
+
+    def _row(self, code):
+        path = self.files(code.co_filename)
+        if path is None:
+            return None
+        entry = (path, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
+        self.odd = self.odd or _odd(path)
+        return _row_text(entry), entry
 
     def close(self):
         if self.active:
@@ -215,9 +244,17 @@ def table(functions):
     thousands of functions, and the server decodes a JSON string in a blink where a JSON list of lists costs it
     an object per atom, inside one call that holds its interpreter lock. A path with a tab or a line break in it
     keeps the list form, which the server reads too."""
-    if any("\t" in path or "\n" in path for path, _, _ in functions):
+    if any(_odd(path) for path, _, _ in functions):
         return functions
-    return "\n".join(f"{path}\t{name}\t{line}" for path, name, line in functions)
+    return "\n".join(_row_text(entry) for entry in functions)
+
+
+def _odd(path):
+    return "\t" in path or "\n" in path
+
+
+def _row_text(entry):
+    return "%s\t%s\t%d" % entry
 
 
 class LineTracer:

@@ -14,6 +14,7 @@ folder, nothing written there.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 from collections.abc import Callable
@@ -89,6 +90,10 @@ class ProjectSession:
         """Build the index, warm the worker, and record coverage once if there is none (all in the background)."""
         try:
             await self.engine.prepare()
+            # What start-up built (the server's modules, the import graph) lives as long as the server: frozen, a
+            # full collection during a check scans only what the check made (networkx's index: 35 ms a collection
+            # unfrozen, on the event loop's thread, longer on a busy machine).
+            gc.freeze()
             if not self.engine.settings.on_save:
                 return
             python = self.engine.interpreter.path

@@ -42,3 +42,13 @@ def test_walk_over_a_type_the_grammar_lacks_finds_nothing_rather_than_failing() 
     tree = syntax.parse(SOURCE)
     assert list(syntax.walk(tree.root_node, ("no_such_node",))) == []
     assert [n.type for n in syntax.walk(tree.root_node, ("no_such_node", "class_definition"))] == ["class_definition"]
+
+
+def test_the_same_text_parsed_twice_in_a_row_is_parsed_once() -> None:
+    """A save parses the saved file for the import graph and again for fingerprints: the second gets the tree."""
+    first = syntax.parse(b"import os\n\ndef f():\n    return 1\n")
+    again = syntax.parse(b"import os\n\ndef f():\n    return 1\n")
+    other = syntax.parse(b"import sys\n")
+    assert again is first
+    assert other is not first and other.root_node.text == b"import sys\n"
+    assert syntax.parse(b"import os\n\ndef f():\n    return 1\n") is not first  # only the last text is kept

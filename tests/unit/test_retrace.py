@@ -67,4 +67,3 @@ async def test_a_first_batch_failure_is_placed_by_its_traced_rerun_while_the_bul
     failed = [f for f in report.findings if f.path == calc]
     assert [f.line for f in failed] == [2]  # `return 4 * x`: the test's traceback has no frame in calc.py
     assert placed_at and placed_at[0] < SLOW_TESTS + 2  # placed before the bulk's last result came in
-

@@ -7,15 +7,16 @@ the diagnosis use it instead of `ast`: a syntax error in one file must not blind
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Language, Node, Parser, Point, Query, QueryCursor, Tree
 
 PYTHON = Language(tree_sitter_python.language())
 _local = threading.local()
+REUSE_AT = 0.5  # the last tree is reused when at least this share of the new text is unchanged around one edit
 
 FUNCTION_TYPES = ("function_definition",)
 SCOPE_TYPES = ("function_definition", "class_definition")
@@ -26,15 +27,51 @@ def parse(source: bytes, old: Tree | None = None) -> Tree:
 
     The same text parsed twice in a row on one thread gets the same tree: on every save the import graph and the
     fingerprints both read the saved file (more-itertools' 200 KB `more.py`: 12 ms a parse, on the way to the
-    first result). A tree from here is shared, so it must not be `edit`ed."""
+    first result). A tree from here is shared, so it must not be `edit`ed.
+
+    A text that differs from the last one in one stretch (a save of the file parsed before, a repair candidate)
+    is parsed incrementally from a copy of the last tree: tree-sitter reparses only around the change (`more.py`
+    after a one-line save: 2 ms instead of 13), and the tree is the one a fresh parse gives."""
     if old is not None:
         return _parser().parse(source, old)
     last = getattr(_local, "last", None)
     if last is not None and last[0] == source:
         return last[1]
-    tree = _parser().parse(source)
+    reused = _edited(*last, source) if last is not None else None
+    tree = _parser().parse(source, reused) if reused is not None else _parser().parse(source)
     _local.last = (source, tree)
     return tree
+
+
+def _edited(before: bytes, tree: Tree, source: bytes) -> Tree | None:
+    """A copy of `tree` (parsed from `before`) told where `source` differs from `before`: everything between
+    their common start and common end. None when too little is common for the old tree to help."""
+    shorter = min(len(before), len(source))
+    start = _common(before, source, shorter, lambda text, n: text[:n])
+    keep = _common(before, source, shorter - start, lambda text, n: text[len(text) - n:])
+    if start + keep < REUSE_AT * len(source):
+        return None
+    old_end, new_end = len(before) - keep, len(source) - keep
+    copy = tree.copy()
+    copy.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end, start_point=_point(before, start),
+              old_end_point=_point(before, old_end), new_end_point=_point(source, new_end))
+    return copy
+
+
+def _common(a: bytes, b: bytes, limit: int, part: Callable[[bytes, int], bytes]) -> int:
+    """The largest n <= limit with part(a, n) == part(b, n), by bisection: each comparison is a C memcmp."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if part(a, middle) == part(b, middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _point(text: bytes, offset: int) -> Point:
+    return Point(text.count(b"\n", 0, offset), offset - (text.rfind(b"\n", 0, offset) + 1))
 
 
 def _parser() -> Parser:

@@ -1,5 +1,9 @@
 """Fingerprints: which edits change which function, and which are module-level."""
 
+import pytest
+
+from greenloop import syntax
+from greenloop.select import fingerprint as fingerprints
 from greenloop.select.fingerprint import UNKNOWN, changed_functions, fingerprint
 
 SOURCE = b'''
@@ -78,3 +82,24 @@ def test_recorded_code_objects_resolve_to_their_enclosing_function() -> None:
     assert prints.resolve("Grid") is None  # a class body too
     assert prints.resolve(None, 8) == "chunked.<locals>.take"  # Python < 3.11: by first line only
     assert UNKNOWN not in {span.fingerprint for span in prints.functions.values()}
+
+
+def test_a_text_seen_before_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run's recording fingerprints the files its tests executed, nearly all unchanged since last time."""
+    parsed: list[bytes] = []
+
+    def counting_parse(source: bytes, old: object = None) -> object:
+        parsed.append(source)
+        return syntax._parser().parse(source)
+
+    monkeypatch.setattr(fingerprints, "_memo", fingerprints._Memo(keep=2))
+    monkeypatch.setattr(syntax, "parse", counting_parse)
+    first = fingerprint(SOURCE)
+    assert fingerprint(bytes(SOURCE)) is first  # an equal text, another bytes object
+    edit = SOURCE.replace(b"LIMIT = 3", b"LIMIT = 4")
+    assert fingerprint(edit).skeleton != first.skeleton
+    assert len(parsed) == 2
+    fingerprint(b"x = 1\n")  # a third text: the least recently used (SOURCE) is forgotten
+    assert fingerprint(edit) is fingerprint(edit)
+    assert len(parsed) == 3
+    assert fingerprint(SOURCE) == first and len(parsed) == 4

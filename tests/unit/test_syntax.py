@@ -1,5 +1,7 @@
 """tree-sitter access: finding nodes by type, the one walk every other module relies on."""
 
+import pytest
+
 from greenloop import syntax
 
 SOURCE = b'''\
@@ -52,3 +54,49 @@ def test_the_same_text_parsed_twice_in_a_row_is_parsed_once() -> None:
     assert again is first
     assert other is not first and other.root_node.text == b"import sys\n"
     assert syntax.parse(b"import os\n\ndef f():\n    return 1\n") is not first  # only the last text is kept
+
+
+def _shape(tree: syntax.Tree) -> list[tuple[str, int, int, bool, bool]]:
+    """Every node of the tree: its type, its bytes, and whether it is an error or a missing node."""
+    shape, stack = [], [tree.root_node]
+    while stack:
+        node = stack.pop()
+        shape.append((node.type, node.start_byte, node.end_byte, node.is_error, node.is_missing))
+        stack.extend(node.children)
+    return shape
+
+
+EDITS = [
+    (b"        return y  # inner comment\n", b"        z = y + 1\n        return z\n"),  # lines added inside a body
+    (b"    return inner(x)\n", b""),  # a line removed
+    (b"class C:\n", b"class C(Base):\n"),
+    (b"        return dumps(1)\n", b"        return dumps(1\n"),  # now a syntax error
+    (b"# a comment\n", b""),  # at the very start
+    (b"        return dumps(1)\n", b"        return dumps(1)\n\n\nx = 2\n"),  # at the very end
+    (b"    def inner(y):\n", b"def inner(y):\n"),  # a dedent that ends the outer function early
+]
+
+
+def test_a_changed_text_parses_to_the_tree_a_fresh_parse_gives() -> None:
+    """The last tree is reused for a text that differs in one stretch (a save): the result must not differ."""
+    fresh = syntax.Parser(syntax.PYTHON)
+    for old, new in EDITS:
+        assert old in SOURCE
+        edited = SOURCE.replace(old, new, 1)
+        syntax.parse(SOURCE)
+        assert _shape(syntax.parse(edited)) == _shape(fresh.parse(edited)), (old, new)
+        assert _shape(syntax.parse(SOURCE)) == _shape(fresh.parse(SOURCE)), (old, new)  # and back
+    for unrelated in (b"", b"x = 1\n", b"def f(:\n", SOURCE * 3):
+        assert _shape(syntax.parse(unrelated)) == _shape(fresh.parse(unrelated))
+
+
+def test_a_small_edit_of_a_large_file_reparses_only_around_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    large = SOURCE * 200
+    syntax.parse(large)
+    reused: list[syntax.Tree | None] = []
+    real = syntax._edited
+    monkeypatch.setattr(syntax, "_edited", lambda *args: reused.append(real(*args)) or reused[-1])
+    syntax.parse(large.replace(b"class C:", b"class D:", 1))
+    assert reused and reused[0] is not None  # the old tree was handed to tree-sitter, edited
+    syntax.parse(b"import json\n" * 10)
+    assert reused[-1] is None  # nothing in common: a fresh parse

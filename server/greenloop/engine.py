@@ -176,13 +176,16 @@ class Engine:
             self._types_from = self.settings.type_checker
         existing = [p for p in changed or [] if p.is_file()]
         gone = [p for p in changed or [] if not p.is_file()]
+        interpreter = self.interpreter
+        if changed is not None:  # the saved modules compile in the warm worker while the tests are selected
+            self.scheduler.precompile(interpreter.path, [p for p in self._focus(changed, existing)
+                                                         if project.is_project_file(self.root, p)])
         if any(project.is_conftest(p) or p.name in selector.CONFIG_FILES for p in changed or []):
             self.scheduler.invalidate()
         selection, affected, focus = await self._off_loop(self._select, changed, existing, gone)
         for path in gone:
             self.current.forget(path)
 
-        interpreter = self.interpreter
         report = CheckReport(changed=changed or [], selection=selection, explanation=selector.explain(selection),
                              interpreter=interpreter)
         report.problems += [f"{project.relpath(self.root, p)} no longer exists" for p in gone]

@@ -1,6 +1,7 @@
 """Compiled project modules are kept between runs by their exact text: each text is compiled once, a new text is
 never served old code (not even a same-size edit within the same second), and a broken cache only costs time."""
 
+import asyncio
 import marshal
 import sys
 from pathlib import Path
@@ -110,3 +111,27 @@ async def test_an_entry_that_is_not_compiled_code_only_costs_time(make_project, 
     for entry in entries:
         entry.write_bytes(marshal.dumps(5))
     assert await outcome(root, cache) == (Outcome.PASSED, "")
+
+
+async def test_a_saved_module_is_compiled_by_the_worker_before_the_run_that_imports_it(make_project,
+                                                                                     tmp_path: Path) -> None:
+    """The worker compiles what was saved while greenloop selects tests; the run then finds it in the cache."""
+    root = make_project({**PROJECT, "shop/broken.py": "def f(:\n"})
+    cache = tmp_path / "code"
+    price = root / "shop" / "price.py"
+    worker = PytestWorker(sys.executable, root, pythonpath=[root], code_cache=cache)
+    await worker.start()
+    try:
+        worker.precompile([root / "shop" / "broken.py", price])
+        for _ in range(200):
+            if versions(cache, price):
+                break
+            await asyncio.sleep(0.05)
+        (entry,) = cache.glob(f"*/*/{next(iter(versions(cache, price)))}")
+        made = entry.stat().st_mtime_ns
+        run = await worker.run(Selection(whole_project=True), 60)
+        assert [r.outcome for r in run.results] == [Outcome.PASSED]
+    finally:
+        await worker.close()
+    assert versions(cache, price) == {entry.name} and entry.stat().st_mtime_ns == made  # used, not made again
+    assert not versions(cache, root / "shop" / "broken.py")  # left to the run that imports it, which reports it

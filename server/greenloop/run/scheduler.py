@@ -116,6 +116,13 @@ class Scheduler:
                     log.info("warm pytest worker unavailable for %s (%s): cold pytest runs", python, exc)
             return self._worker
 
+    def precompile(self, python: str, files: Sequence[Path]) -> None:
+        """Saved modules, compiled into the code cache by the warm worker while the check selects its tests (only
+        when that worker is already up for `python`: starting one is the run's business)."""
+        worker = self._worker
+        if files and self.use_warm and worker is not None and self._python == python:
+            worker.precompile(files)
+
     async def run(
         self,
         python: str,

@@ -161,6 +161,13 @@ class PytestWorker:
             raise WorkerUnavailable("the worker is not running")
         self._proc.stdin.write((json.dumps(message) + "\n").encode())
 
+    def precompile(self, files: Iterable[Path]) -> None:
+        """Have the worker compile these project modules into the code cache now (no answer; see
+        greenloop_codecache.precompile). Nothing happens without a code cache or a running worker."""
+        if self.code_cache is not None:
+            with contextlib.suppress(WorkerUnavailable):
+                self.send({"op": "compile", "files": [str(f) for f in files]})
+
     async def next_line(self, timeout: float | None) -> bytes | None:
         """The worker's next output line, or None if `timeout` passed first. One read at a time: a read left
         pending by a caller that timed out or was cancelled is taken over by the next caller, so no line is lost

@@ -93,6 +93,24 @@ def get_code(self, fullname):
     return code
 
 
+def precompile(path):
+    """Compile a project module into the cache now, as `get_code` would on import (same key, same code): the warm
+    worker does this for a saved file while greenloop still selects tests, so the run that imports it finds it
+    compiled (more-itertools' 175 KB `more.py`: 20 ms off the run). A file that does not compile is left to the run,
+    which reports it; a path spelled otherwise than the import finds it only misses the cache."""
+    directory = os.environ.get(VARIABLE)
+    if not directory or not path.endswith(".py"):
+        return
+    try:
+        with open(path, "rb") as file:
+            source = file.read()
+        folder, entry = _entry(directory, path, source)
+        if not os.path.exists(entry):
+            _store(folder, entry, importlib.machinery.SourceFileLoader("_", path).source_to_code(source, path))
+    except (OSError, SyntaxError, ValueError):
+        pass
+
+
 def _cached_rewrite(original):
     def rewrite_test(fn, config):
         path = str(fn)

@@ -6,6 +6,8 @@ Runs in the *project's* interpreter, so it uses only the standard library and py
   the project's code) runs `pytest.main(args)` with greenloop's plugin writing its JSON-lines report. Answers
   {"started": pid} at once and {"exit": code|null, "duration": s} when the child has ended.
 - {"op": "kill"}: kill the running child's whole group (its "exit" answer follows).
+- {"op": "compile", "files": [...]}: put those project modules in the code cache (greenloop_codecache) now, while
+  greenloop selects the tests that will import them; no answer.
 - {"op": "exit"}, or the end of stdin: kill any child and leave.
 - Started with {"spawn": path}, it also listens on that Unix socket and forks, beside its own runs, the
   processes that `greenloop_xdist_shim` stands in for (a pytest run and its pytest-xdist workers; see
@@ -29,7 +31,8 @@ import sys
 import threading
 import time
 
-import greenloop_reaper  # type: ignore[import-not-found]  # beside this file, on the run's path
+import greenloop_codecache  # type: ignore[import-not-found]  # beside this file, on the run's path
+import greenloop_reaper  # type: ignore[import-not-found]
 import greenloop_spawn  # type: ignore[import-not-found]
 
 
@@ -172,6 +175,9 @@ def serve(lines, spawner=None):
         if op == "kill":
             if running is not None:
                 running.kill()
+        elif op == "compile":
+            for path in request.get("files", []):
+                greenloop_codecache.precompile(path)
         elif op == "run" and running is None:
             running = _fork(request, spawner)
             delay = 0.0005

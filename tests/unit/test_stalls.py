@@ -4,6 +4,7 @@ stack it blocked in; a loop that keeps turning is not reported; the switch is a 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import pytest
@@ -44,3 +45,22 @@ def test_the_switch_is_milliseconds_in_the_environment(monkeypatch: pytest.Monke
                                                        threshold: float | None) -> None:
     monkeypatch.setenv("GREENLOOP_STALLS", value)
     assert stalls.from_environment() == threshold
+
+
+def test_a_long_garbage_collection_is_reported_with_its_generation() -> None:
+    """A collection holds the GIL wherever it was triggered: its stack would blame an innocent allocation."""
+    loop = asyncio.new_event_loop()
+    watch = stalls.StallWatch(loop, threshold=0.0001).start()
+    try:
+        cycles = [[] for _ in range(200_000)]
+        for cycle in cycles:
+            cycle.append(cycle)
+        del cycles
+        gc.collect()
+    finally:
+        watch.stop()
+        loop.close()
+    assert any(generation == 2 for _, generation in watch.collections), watch.collections
+    seen = len(watch.collections)
+    gc.collect()
+    assert len(watch.collections) == seen  # stopped: no longer listening

@@ -12,6 +12,7 @@ loop 50 times a second.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -41,16 +42,31 @@ class StallWatch:
         self.threshold = threshold
         self.stamp = time.monotonic()
         self.reports: list[tuple[float, str]] = []  # (seconds, stack) of each stall seen
+        self.collections: list[tuple[float, int]] = []  # (seconds, generation) of each long garbage collection
+        self._collecting = 0.0
         self._loop_thread = threading.get_ident()
         self._stop = threading.Event()
 
     def start(self) -> StallWatch:
+        gc.callbacks.append(self._collection)
         self.loop.call_soon(self._beat)
         threading.Thread(target=self._watch, name="greenloop-stall-watch", daemon=True).start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self._collection in gc.callbacks:
+            gc.callbacks.remove(self._collection)
+
+    def _collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting = time.monotonic()
+            return
+        seconds = time.monotonic() - self._collecting
+        if seconds > self.threshold:
+            self.collections.append((seconds, info["generation"]))
+            log.warning("garbage collection of generation %d took %.0f ms (%d objects freed)", info["generation"],
+                        1000 * seconds, info["collected"])
 
     def _stacks(self) -> str:
         """The loop thread's stack, then every other thread's but this one's: a loop waiting in `select` is

@@ -263,6 +263,12 @@ class Engine:
                     skeletons[project.relpath(self.root, path)] = current.skeleton
         return skeletons
 
+    async def tests_recorded(self) -> int | None:
+        """How many tests the coverage store knows (None without a store), read off the event loop: the store
+        may be busy with a write, and a query would wait for it on the loop's thread."""
+        store = self.store
+        return None if store is None else await self._off_loop(store.test_count)
+
     async def build_coverage(self) -> RunResult | None:
         """When no coverage data exists yet, run the whole suite once, in the background at low priority,
         recording what each test executes. Nothing is published. None when there was nothing to do."""

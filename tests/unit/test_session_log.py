@@ -2,6 +2,7 @@
 
 import asyncio
 import sys
+import threading
 import time
 
 from greenloop.lsp.session import EXPLAIN_LINES, Channel, ProjectSession
@@ -44,3 +45,31 @@ async def test_a_save_selecting_many_tests_logs_a_bounded_explanation_and_the_fu
            "test and why" in logged
     [report] = [line for line in logged if line.startswith("check report")]
     assert report.count("executed value in lib.py, which changed") == MANY
+
+
+async def test_start_up_reads_the_coverage_store_off_the_event_loop(make_project, monkeypatch) -> None:
+    """The store may be busy with a write: a query on the loop's thread waited for it (73 ms on networkx)."""
+    from greenloop.select.coverage import CoverageStore
+
+    loop_thread = threading.get_ident()
+    readers: list[int] = []
+    count = CoverageStore.test_count
+
+    def counting(store: CoverageStore) -> int:
+        readers.append(threading.get_ident())
+        return count(store)
+
+    monkeypatch.setattr(CoverageStore, "test_count", counting)
+    root = make_project({"lib.py": "def value():\n    return 1\n",
+                         "tests/test_lib.py": "import lib\n\ndef test_value():\n    assert lib.value() == 1\n"})
+    logged: list[str] = []
+    session = ProjectSession(root, Channel(publish=lambda report: None, show=lambda level, text: None,
+                                           log=logged.append), [(SETTINGS, "test")])
+    try:
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("coverage: ready") for line in logged) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await session.close()
+    assert "coverage: ready (1 tests recorded" in " ".join(logged)
+    assert readers and loop_thread not in readers

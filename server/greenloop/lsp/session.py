@@ -100,11 +100,11 @@ class ProjectSession:
             await self.engine.scheduler.warm(python)
             if self.engine.types is not None and self.engine.settings.type_checker != "off":
                 await self.engine.types.warm_up(self.engine.settings.type_checker, python)
-            store = self.engine.store
-            if store is None:
+            recorded = await self.engine.tests_recorded()
+            if recorded is None:
                 return
-            if store.has_data():
-                self.channel.log(f"coverage: ready ({store.test_count()} tests recorded)")
+            if recorded:
+                self.channel.log(f"coverage: ready ({recorded} tests recorded)")
                 return
             files = len(self.engine.graph.test_files())
             if files:
@@ -114,7 +114,8 @@ class ProjectSession:
                                           "tests by imports.")
             run = await self.engine.build_coverage()
             if run is not None:
-                self.channel.log(f"coverage: ready ({store.test_count()} tests recorded in {run.duration:.1f} s)")
+                self.channel.log(f"coverage: ready ({await self.engine.tests_recorded()} tests recorded in "
+                                 f"{run.duration:.1f} s)")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug of ours: say so, keep serving (saves select by imports)

@@ -17,6 +17,7 @@ from tree_sitter import Language, Node, Parser, Point, Query, QueryCursor, Tree
 PYTHON = Language(tree_sitter_python.language())
 _local = threading.local()
 REUSE_AT = 0.5  # the last tree is reused when at least this share of the new text is unchanged around one edit
+CHUNK = 16384  # bytes handed to tree-sitter per read: between reads, other threads get the GIL
 
 FUNCTION_TYPES = ("function_definition",)
 SCOPE_TYPES = ("function_definition", "class_definition")
@@ -38,9 +39,17 @@ def parse(source: bytes, old: Tree | None = None) -> Tree:
     if last is not None and last[0] == source:
         return last[1]
     reused = _edited(*last, source) if last is not None else None
-    tree = _parser().parse(source, reused) if reused is not None else _parser().parse(source)
+    read = _reader(source)
+    tree = _parser().parse(read, reused) if reused is not None else _parser().parse(read)
     _local.last = (source, tree)
     return tree
+
+
+def _reader(source: bytes) -> Callable[[int, Point], bytes]:
+    """`source` as a read callback: tree-sitter holds the GIL for a whole parse of a bytes object (60 ms for a
+    256 KB file, during which the server's event loop cannot answer), but returns to Python for every chunk it
+    reads through a callback, and the interpreter hands the GIL over there when another thread waits for it."""
+    return lambda offset, _point: source[offset:offset + CHUNK]
 
 
 def _edited(before: bytes, tree: Tree, source: bytes) -> Tree | None:

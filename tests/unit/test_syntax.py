@@ -1,5 +1,8 @@
 """tree-sitter access: finding nodes by type, the one walk every other module relies on."""
 
+import threading
+import time
+
 import pytest
 
 from greenloop import syntax
@@ -100,3 +103,29 @@ def test_a_small_edit_of_a_large_file_reparses_only_around_it(monkeypatch: pytes
     assert reused and reused[0] is not None  # the old tree was handed to tree-sitter, edited
     syntax.parse(b"import json\n" * 10)
     assert reused[-1] is None  # nothing in common: a fresh parse
+
+
+def test_other_threads_run_while_a_large_file_is_parsed() -> None:
+    """Parsing runs on the index thread; the event loop's thread must not wait for the GIL for the whole parse."""
+    large = SOURCE * 20_000  # ~4 MB: a parse of hundreds of milliseconds
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.is_set():
+            before = time.perf_counter()
+            time.sleep(0.001)
+            gaps.append(time.perf_counter() - before)
+
+    beater = threading.Thread(target=beat)
+    beater.start()
+    try:
+        while len(gaps) < 3:  # the beat is going before the parse starts
+            time.sleep(0.001)
+        started = time.perf_counter()
+        syntax.parse(large)
+        took = time.perf_counter() - started
+    finally:
+        done.set()
+        beater.join()
+    assert max(gaps) < took / 2, (max(gaps), took)  # holding the GIL throughout, the longest gap is the parse

@@ -23,8 +23,8 @@ FUNCTION_TYPES = ("function_definition",)
 SCOPE_TYPES = ("function_definition", "class_definition")
 
 
-def parse(source: bytes, old: Tree | None = None) -> Tree:
-    """Parse Python source; pass the previous tree (already `edit`ed) for an incremental reparse.
+def parse(source: bytes) -> Tree:
+    """Parse Python source.
 
     The same text parsed twice in a row on one thread gets the same tree: on every save the import graph and the
     fingerprints both read the saved file (more-itertools' 200 KB `more.py`: 12 ms a parse, on the way to the
@@ -33,8 +33,6 @@ def parse(source: bytes, old: Tree | None = None) -> Tree:
     A text that differs from the last one in one stretch (a save of the file parsed before, a repair candidate)
     is parsed incrementally from a copy of the last tree: tree-sitter reparses only around the change (`more.py`
     after a one-line save: 2 ms instead of 13), and the tree is the one a fresh parse gives."""
-    if old is not None:
-        return _parser().parse(source, old)
     last = getattr(_local, "last", None)
     if last is not None and last[0] == source:
         return last[1]

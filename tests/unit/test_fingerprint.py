@@ -88,7 +88,7 @@ def test_a_text_seen_before_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch)
     """Every run's recording fingerprints the files its tests executed, nearly all unchanged since last time."""
     parsed: list[bytes] = []
 
-    def counting_parse(source: bytes, old: object = None) -> object:
+    def counting_parse(source: bytes) -> object:
         parsed.append(source)
         return syntax._parser().parse(source)
 

@@ -178,8 +178,7 @@ class Engine:
         gone = [p for p in changed or [] if not p.is_file()]
         interpreter = self.interpreter
         if changed is not None:  # the saved modules compile in the warm worker while the tests are selected
-            self.scheduler.precompile(interpreter.path, [p for p in self._focus(changed, existing)
-                                                         if project.is_project_file(self.root, p)])
+            self.scheduler.precompile(interpreter.path, self._sources(existing))
         if any(project.is_conftest(p) or p.name in selector.CONFIG_FILES for p in changed or []):
             self.scheduler.invalidate()
         selection, affected, focus = await self._off_loop(self._select, changed, existing, gone)
@@ -243,15 +242,18 @@ class Engine:
             return Selection(paths=tests, reasons=reasons), Affected(), focus
         for path in existing:
             self.graph.update(path)
-        sources = [p for p in changed if p.suffix == ".py" and project.is_project_file(self.root, p)
-                   and not project.is_test_file(p) and not project.is_conftest(p)]
-        affected = affected_tests(self.store, self.root, sources)
+        affected = affected_tests(self.store, self.root, self._sources(changed))
         recorded = self.store.recorded_test_files() if self.store is not None else set()
         selection = selector.select(self.graph, changed, self.current.last_failed(), affected, recorded)
         selection.first += [n for n in most_focused(self.store, affected.tests) if n not in selection.first]
         for path in gone:  # after selecting, so tests that imported a deleted file are still found
             self.graph.update(path)
         return selection, affected, focus
+
+    def _sources(self, paths: list[Path]) -> list[Path]:
+        """The project's own source modules among `paths`: no test module, no conftest, nothing outside."""
+        return [p for p in paths if p.suffix == ".py" and project.is_project_file(self.root, p)
+                and not project.is_test_file(p) and not project.is_conftest(p)]
 
     def _skeletons(self) -> dict[str, str]:
         """Module-level fingerprints of every source file (taken before a whole-suite run)."""

@@ -4,11 +4,26 @@ import asyncio
 import sys
 import threading
 import time
+from pathlib import Path
 
 from greenloop.lsp.session import EXPLAIN_LINES, Channel, ProjectSession
 
 SETTINGS = {"python": sys.executable, "type_checker": "off", "watch": False}
 MANY = EXPLAIN_LINES + 10
+
+
+async def started(root: Path, logged: list[str], deadline: float) -> ProjectSession:
+    """A session for `root` logging into `logged`, once its coverage is ready (recorded in the background when the
+    project has none), or once `deadline` (a `time.monotonic()` value) has passed."""
+    session = ProjectSession(root, Channel(publish=lambda report: None, show=lambda level, text: None,
+                                           log=logged.append), [(SETTINGS, "test")])
+    try:
+        while not any(line.startswith("coverage: ready") for line in logged) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    except BaseException:
+        await session.close()
+        raise
+    return session
 
 
 async def test_a_save_selecting_many_tests_logs_a_bounded_explanation_and_the_full_report(make_project) -> None:
@@ -26,12 +41,9 @@ async def test_a_save_selecting_many_tests_logs_a_bounded_explanation_and_the_fu
             """,
     })
     logged: list[str] = []
-    session = ProjectSession(root, Channel(publish=lambda report: None, show=lambda level, text: None,
-                                           log=logged.append), [(SETTINGS, "test")])
+    deadline = time.monotonic() + 60
+    session = await started(root, logged, deadline)
     try:
-        deadline = time.monotonic() + 60
-        while not any(line.startswith("coverage: ready") for line in logged) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)  # the session records coverage in the background when it has none
         (root / "lib.py").write_text("def value():\n    x = 1\n    return x\n")
         logged.clear()
         session.request({root / "lib.py"})
@@ -63,13 +75,7 @@ async def test_start_up_reads_the_coverage_store_off_the_event_loop(make_project
     root = make_project({"lib.py": "def value():\n    return 1\n",
                          "tests/test_lib.py": "import lib\n\ndef test_value():\n    assert lib.value() == 1\n"})
     logged: list[str] = []
-    session = ProjectSession(root, Channel(publish=lambda report: None, show=lambda level, text: None,
-                                           log=logged.append), [(SETTINGS, "test")])
-    try:
-        deadline = time.monotonic() + 60
-        while not any(line.startswith("coverage: ready") for line in logged) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-    finally:
-        await session.close()
+    session = await started(root, logged, time.monotonic() + 60)
+    await session.close()
     assert "coverage: ready (1 tests recorded" in " ".join(logged)
     assert readers and loop_thread not in readers

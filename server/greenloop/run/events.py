@@ -54,16 +54,16 @@ def _frames(raw: list[dict] | None, base: Path) -> list[Frame]:
     return frames
 
 
-def _functions(raw: str | list | None) -> list[tuple[str, str, int]] | None:
-    """Plain tuples of atoms (no Path objects): a networkx run carries ~100,000 of them, and the garbage
-    collector stops tracking such tuples, so they cost the server's event loop no collection pauses. The plugin
+def _functions(raw: str | list | None) -> tuple[tuple[str, str, int], ...] | None:
+    """A tuple of plain tuples of atoms (no Path objects, no list): a networkx run carries ~100,000 rows, and the
+    garbage collector stops tracking such tuples, so they cost the server's event loop no collection pauses. The plugin
     sends them as a tab-separated table in one string (`greenloop_record.table`), or as a list of rows."""
     if raw is None:
         return None
     if isinstance(raw, str):
         rows = (row.split("\t") for row in raw.split("\n") if row)
-        return [(path, name, int(line)) for path, name, line in rows]
-    return [(str(path), str(name), int(line)) for path, name, line in raw]
+        return tuple((path, name, int(line)) for path, name, line in rows)
+    return tuple((str(path), str(name), int(line)) for path, name, line in raw)
 
 
 class Ledger:
@@ -93,7 +93,7 @@ class Ledger:
             if key not in self._once:
                 self._once.add(key)
                 return self.add(TestResult(nodeid=str(event.get("nodeid") or ""), outcome=Outcome.SKIPPED,
-                                           when="collect", message=event.get("message") or "", functions=[]))
+                                           when="collect", message=event.get("message") or "", functions=()))
         elif kind in ("collect_error", "conftest_error"):
             key = (kind, str(event.get("nodeid") or event.get("path") or ""))
             if key not in self._once:

@@ -117,7 +117,7 @@ class PytestWorker:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.wrapper, self.python, "-u", str(WORKER), json.dumps(config),
                 cwd=str(self.cwd), env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20,
+                stderr=asyncio.subprocess.DEVNULL, limit=1 << 20, **process.OWN_GROUP,
             )
             self.greeting = await self._read(START_TIMEOUT)
         except (OSError, WorkerUnavailable):  # no such interpreter, or it never greeted: leave nothing behind

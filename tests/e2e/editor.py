@@ -87,6 +87,8 @@ class Editor:
         self.created_tokens: list[Any] = []  # window/workDoneProgress/create, in order
         self.hold_progress_create: asyncio.Event | None = None  # when set: answer create only once it is set
         self.stale_versions: list[tuple[str, int, int]] = []  # edits refused: (uri, edit's version, buffer's)
+        self.statuses: list[dict[str, Any]] = []  # greenloop/status notifications, in order
+        self.refreshes: list[str] = []  # workspace/codeLens/refresh and workspace/inlayHint/refresh, in order
 
     async def start(self, capabilities: types.ClientCapabilities | None = None, init_options: Any = None,
                     env: dict[str, str] | None = None) -> types.InitializeResult:
@@ -234,6 +236,31 @@ class Editor:
             text_document=types.TextDocumentIdentifier(uri=self.uri(rel)),
             position=types.Position(line=line, character=character)))
 
+    async def code_lenses(self, rel: str) -> list[types.CodeLens]:
+        return list(await self.client.text_document_code_lens_async(types.CodeLensParams(
+            text_document=types.TextDocumentIdentifier(uri=self.uri(rel)))) or [])
+
+    async def inlay_hints(self, rel: str) -> list[types.InlayHint]:
+        lines = len(self.buffer(rel).splitlines()) + 1
+        return list(await self.client.text_document_inlay_hint_async(types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=self.uri(rel)),
+            range=types.Range(start=types.Position(line=0, character=0),
+                              end=types.Position(line=lines, character=0)))) or [])
+
+    def status(self) -> dict[str, Any]:
+        """The latest greenloop/status ({} before the first)."""
+        return self.statuses[-1] if self.statuses else {}
+
+    async def fix_ready(self, timeout: float = 90.0) -> dict[str, Any]:
+        """Wait until the server says a fix waits for the person; its status entry."""
+        return await self.wait_for(lambda: self.status().get("state") == "fix_ready" and self.status()["fix"],
+                                   timeout, "greenloop/status saying a fix is ready")
+
+    async def apply_when_ready(self, timeout: float = 90.0) -> Any:
+        """The person's "Apply" once the fix is ready: greenloop.applyFix, and its answer."""
+        fix = await self.fix_ready(timeout)
+        return await self.execute("greenloop.applyFix", {"repair_id": fix["repair_id"]})
+
     def cancel_progress(self, token: Any) -> None:
         self.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
 
@@ -274,6 +301,18 @@ def _client_for(editor: Editor) -> LanguageClient:
     register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.WINDOW_WORK_DONE_PROGRESS_CREATE: create})
     _fix_code_action_parsing(client)
 
+    @client.feature("greenloop/status")
+    def status(params: Any) -> None:
+        editor.statuses.append(_plain(params))
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def lens_refresh(params: Any) -> None:
+        editor.refreshes.append("codeLens")
+
+    @client.feature(types.WORKSPACE_INLAY_HINT_REFRESH)
+    def hint_refresh(params: Any) -> None:
+        editor.refreshes.append("inlayHint")
+
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         editor.apply_requests.append(params)
@@ -300,6 +339,17 @@ def _client_for(editor: Editor) -> LanguageClient:
         return types.ApplyWorkspaceEditResult(applied=True)
 
     return client
+
+
+def _plain(value: Any) -> Any:
+    """A custom notification's params as plain JSON values (pygls hands them over as namespace objects)."""
+    if hasattr(value, "_asdict"):  # a namedtuple: before the tuple test
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return {k: _plain(v) for k, v in vars(value).items()}
+    return value
 
 
 def _fix_code_action_parsing(client: LanguageClient) -> None:

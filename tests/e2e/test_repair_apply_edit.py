@@ -1,5 +1,5 @@
-"""A green repair reaches the user as a workspace/applyEdit the client confirms: versioned document edits,
-annotated with `needsConfirmation`, never written to disk by the server. The ledger records the user's answer.
+"""A green repair waits for the user; their "Apply" reaches the client as a workspace/applyEdit it confirms:
+versioned document edits, annotated with `needsConfirmation`, never written to disk by the server. The ledger records the user's answer.
 If the user typed over the lines the fix changes while it ran, the fix is refused; an edit elsewhere is rebased,
 rechecked and offered."""
 
@@ -30,7 +30,9 @@ async def test_a_green_fix_is_sent_as_an_annotated_versioned_workspace_edit_and_
     await editor.failure_diagnostics()  # the user saw the failures (this saves pricing.py unchanged)
 
     assert await editor.repair() == {"started": True}
-    await editor.wait_for(lambda: editor.apply_requests, 90, "the fix as workspace/applyEdit")
+    await editor.fix_ready(90)
+    assert editor.apply_requests == [], "nothing is sent before the user asks"
+    assert await editor.execute("greenloop.applyFix") == {"applied": True, "reason": None}
 
     params = editor.apply_requests[0]
     document_edit = _only_document_edit(params)
@@ -69,7 +71,7 @@ async def test_a_rejected_fix_is_recorded_as_rejected_and_nothing_changes(tmp_pa
     editor.apply_answer = False
 
     assert await editor.repair() == {"started": True}
-    await editor.wait_for(lambda: editor.apply_requests, 60, "the fix as workspace/applyEdit")
+    assert (await editor.apply_when_ready(60))["applied"] is False
     await editor.wait_for(lambda: ledger_actions(root) and ledger_actions(root)[-1][1] is not None, 10,
                           "the ledger's user_action")
 
@@ -112,7 +114,7 @@ async def test_a_fix_is_rebased_over_an_edit_elsewhere_in_the_file_rechecked_and
     editor.change(PRICING, typed)
     gate.set()
 
-    await editor.wait_for(lambda: editor.apply_requests, 60, "the rebased fix as workspace/applyEdit")
+    await editor.apply_when_ready(60)
     document_edit = _only_document_edit(editor.apply_requests[0])
     assert document_edit.text_document.version == editor.version(PRICING) - 1, \
         "the edit must be for the buffer as it is now (the client's applying it bumps the version once)"

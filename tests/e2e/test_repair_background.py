@@ -62,7 +62,7 @@ async def test_the_repair_command_returns_at_once_and_the_server_keeps_answering
     # All of this happened while the repair was still running; it then finishes on its own.
     assert not editor.progress_ends() and not editor.apply_requests
     gate.set()
-    await editor.wait_for(lambda: editor.apply_requests, 60, "the repair's applyEdit")
+    await editor.fix_ready(60)
     assert editor.progress_ends()
 
 

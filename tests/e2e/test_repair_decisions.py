@@ -61,7 +61,7 @@ async def _apply_offers(editor: Editor) -> list[Any]:
 
 
 async def _green_fix_waiting(editor: Editor) -> None:
-    """Repair the demo; the client cannot preview edits, so the green fix waits for greenloop.applyFix."""
+    """Repair the demo; the green fix waits for greenloop.applyFix."""
     assert await editor.repair() == {"started": True}
     await editor.wait_for(lambda: [m for m in editor.messages() if "green after" in m], 90,
                           "the message that the fix waits for review")
@@ -75,7 +75,8 @@ async def test_a_declined_fix_is_recorded_as_rejected_stays_on_offer_and_can_be_
     editor.apply_answer = False  # the user discards the refactor preview
 
     assert await editor.repair() == {"started": True}
-    await editor.wait_for(lambda: ledger_actions(root) == [(1, "rejected")], 90, "the rejection in the ledger")
+    assert (await editor.apply_when_ready(90))["applied"] is False
+    await editor.wait_for(lambda: ledger_actions(root) == [(1, "rejected")], 10, "the rejection in the ledger")
     told = await editor.wait_for(lambda: [m for m in editor.messages() if STILL_OFFERED in m], 10,
                                  "a message that the fix stays available")
     assert "greenloop.applyFix" in told[0] and "Apply greenloop fix" in told[0], told
@@ -183,7 +184,7 @@ async def test_an_unreadable_ledger_is_moved_aside_with_a_message_and_the_repair
     editor.open(PRICING)
 
     assert await editor.repair() == {"started": True}
-    await editor.wait_for(lambda: editor.apply_requests, 90, "the fix as workspace/applyEdit")
+    await editor.apply_when_ready(90)
     await editor.wait_for(lambda: ledger_actions(root) == [(1, "accepted")], 10, "the acceptance in a new ledger")
     moved = [p for p in state.iterdir() if p.name.startswith("ledger.sqlite3.unreadable-")]
     assert len(moved) == 1 and moved[0].read_bytes() == garbage, "the old ledger must be kept as it was"

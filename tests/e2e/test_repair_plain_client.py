@@ -1,6 +1,6 @@
 """A client without change-annotation support (and without workDoneProgress) cannot ask the user before applying
-an edit, so the server never applies a fix on its own: it shows the patch (a .diff file via window/showDocument)
-and waits. While it waits, the failing lines offer "Apply greenloop fix (N lines)" and hovering them shows the
+an edit; the fix waits, as in every client, and greenloop.showPatch shows it (a .diff file via window/showDocument,
+never opened unasked: it would steal the focus). While it waits, the failing lines offer "Apply greenloop fix (N lines)" and hovering them shows the
 diff; greenloop.showPatch returns it, and greenloop.applyFix sends it as plain text edits."""
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ async def test_without_change_annotations_the_fix_is_shown_not_applied_and_green
     assert editor.created_tokens == [] and editor.progress() == {}, \
         "no workDoneProgress for a client that did not declare window.workDoneProgress"
     message = next(m for m in editor.messages() if "green after" in m)
-    assert APPLY_PREFIX in message, message
+    assert APPLY_TITLE in message, message
+    assert editor.shown_documents() == [], "nothing is opened before the user asks"
 
+    patch = await editor.execute("greenloop.showPatch")
     shown = await editor.wait_for(lambda: editor.shown_documents(), 10, "window/showDocument of the patch")
     diff_path = Path(to_fs_path(shown[0].uri) or "")
     assert diff_path.suffix == ".diff" and diff_path.is_file(), shown[0]
     assert DIFF_LINES in diff_path.read_text()
-
-    patch = await editor.execute("greenloop.showPatch")
     assert patch["patch"] is not None and DIFF_LINES in patch["patch"], patch
     assert patch["patch"].startswith("--- a/shop/pricing.py\n+++ b/shop/pricing.py\n")
 

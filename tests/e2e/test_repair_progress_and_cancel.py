@@ -35,7 +35,7 @@ async def test_a_repair_reports_progress_created_begun_by_round_and_ended(tmp_pa
     assert percentages == sorted(percentages) and all(0 <= p <= 100 for p in percentages), percentages
     assert isinstance(end, types.WorkDoneProgressEnd), values
     assert end.message and end.message.startswith("green"), end.message
-    await editor.wait_for(lambda: editor.apply_requests, 10, "the green repair's applyEdit")
+    await editor.fix_ready(10)
 
 
 def _hang_first_call_then_fix(gate: threading.Event) -> Callable[[Call], Reply]:
@@ -71,7 +71,7 @@ async def test_the_progress_cancel_button_stops_the_repair_and_a_new_repair_can_
 
     await _assert_stopped_without_an_edit(editor, token)
     assert await editor.repair() == {"started": True}
-    await editor.wait_for(lambda: editor.apply_requests, 60, "the second repair's applyEdit")
+    await editor.apply_when_ready(60)
     assert FIXED in editor.buffer(PRICING)
     assert len(editor.created_tokens) == 2 and editor.created_tokens[0] != editor.created_tokens[1]
 
@@ -110,4 +110,4 @@ async def test_a_repair_cancelled_while_its_progress_bar_is_being_created_says_c
     assert not [m for m in editor.messages() if "error" in m.lower()], editor.messages()
     editor.hold_progress_create = None
     assert await editor.repair() == {"started": True}
-    await editor.wait_for(lambda: editor.apply_requests, 90, "the next repair's applyEdit")
+    await editor.fix_ready(90)

@@ -1,7 +1,7 @@
 """A workspace's repairs as an editor sees them, through the editor port (repair/present/workspace.py), without an
-editor: one repair at a time, a green fix sent at once to an editor that previews edits and kept for the person by
-one that does not, never applied over newer text, and what the person did decided by the text, not the editor's
-word, and kept in the ledger.
+editor: one repair at a time, a finished fix kept for the person in every editor until they apply or discard it
+(through the editor's own confirmation where it has one), never applied over newer text, and what the person did
+decided by the text, not the editor's word, and kept in the ledger.
 
 The editor here is `Editor`, a plain implementation of `EditorPort` that keeps buffers in a dict and records what
 it was asked; the repair, the sandbox, the ledger and the hand-over are the real ones.
@@ -20,7 +20,7 @@ from greenloop import config
 from greenloop.repair.ledger.store import Ledger
 from greenloop.repair.present import workspace
 from greenloop.repair.present.port import EditorPort, Level, Sent
-from greenloop.repair.present.workspace import WorkspaceRepair
+from greenloop.repair.present.workspace import Place, Progress, WorkspaceRepair
 from greenloop.repair.records import FileEdit, Patch, RepairResult, RepairStatus
 from greenloop.repair.session import RepairSetup
 
@@ -97,41 +97,65 @@ def test_the_test_editor_implements_the_whole_port() -> None:
     assert all(hasattr(editor, name) for name in EditorPort.__dict__ if not name.startswith("_"))
 
 
-async def test_a_green_fix_goes_at_once_to_an_editor_that_asks_the_person_first(demo: Path) -> None:
+async def test_a_green_fix_waits_for_the_person_and_then_goes_through_the_editors_own_confirmation(
+        demo: Path) -> None:
     editor = Editor(previews=True)
-    repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo))
+    changes: list[bool] = []
+    repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo), on_change=lambda: changes.append(True))
     result = green_result(demo)
 
     await repairs._finish(result)
 
+    assert editor.sent == [] and editor.opened == [], "nothing is applied or opened before the person asks"
+    assert repairs.fix is not None and changes, "the editor face is told a fix is on offer"
+    assert any(level == "info" and "fix ready" in m and "passes 2 test(s)" in m for level, m in editor.shown)
+
+    assert await repairs.apply() == {"applied": True, "reason": None}
     [(patch, annotate)] = editor.sent
-    assert annotate and patch.edits[0].after.count(FIXED) == 1
+    assert annotate and patch.edits[0].after.count(FIXED) == 1, "annotated: the editor asks the person first"
     assert repairs.fix is None, "an accepted fix is no longer on offer"
     assert user_action(demo, result.repair_id) == "accepted"
 
 
-async def test_an_editor_without_previews_gets_the_diff_to_review_and_the_fix_waits(demo: Path) -> None:
+async def test_an_editor_without_previews_gets_the_diff_when_asked_and_a_plain_edit(demo: Path) -> None:
     editor = Editor(previews=False)
     repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo))
-
     await repairs._finish(green_result(demo))
 
-    assert editor.sent == [], "nothing is applied before the person asks"
+    quiet = await repairs.show_patch(open_file=False)  # a greenloop client shows the diff itself
+    assert editor.opened == [] and quiet["patch"].startswith("--- a/shop/pricing.py")
+    assert (quiet["lines"], quiet["tests"], quiet["passing"]) == (1, 2, 2)
+    await repairs.show_patch()
     [opened] = editor.opened
     assert opened.suffix == ".diff" and opened.read_text().startswith("--- a/shop/pricing.py")
-    assert repairs.fix is not None and any("Apply greenloop fix (1 line)" in m for _, m in editor.shown)
 
     assert (await repairs.apply())["applied"] is True
     [(_, annotate)] = editor.sent
     assert annotate is False
 
 
+async def test_a_discarded_fix_is_gone_untouched_and_recorded_as_declined(demo: Path) -> None:
+    editor = Editor()
+    repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo))
+    result = green_result(demo)
+    on_disk = (demo / PRICING).read_text()
+    await repairs._finish(result)
+
+    assert repairs.discard() == {"discarded": True, "reason": None}
+
+    assert repairs.fix is None and editor.sent == []
+    assert (demo / PRICING).read_text() == on_disk
+    assert user_action(demo, result.repair_id) == "declined"
+    assert repairs.discard()["discarded"] is False, "nothing is left to discard"
+
+
 async def test_a_fix_the_person_declines_stays_on_offer_and_is_recorded_as_rejected(demo: Path) -> None:
     editor = Editor(applies=False)
     repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo))
     result = green_result(demo)
-
     await repairs._finish(result)
+
+    await repairs.apply()
 
     assert repairs.fix is not None
     assert user_action(demo, result.repair_id) == "rejected"
@@ -145,8 +169,9 @@ async def test_an_editor_that_says_applied_without_changing_the_text_is_not_beli
     editor = Editor(shows_change=False)
     repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo))
     result = green_result(demo)
-
     await repairs._finish(result)
+
+    await repairs.apply()
 
     assert repairs.fix is not None
     assert user_action(demo, result.repair_id) == "rejected"
@@ -185,6 +210,7 @@ async def test_an_accepted_fix_changed_before_the_next_save_is_recorded_as_such(
     repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo))
     result = green_result(demo)
     await repairs._finish(result)
+    await repairs.apply()
     path = (demo / PRICING).resolve()
 
     editor.buffers[path] = editor.buffers[path].replace(FIXED, FIXED.replace("100", "1000"))
@@ -196,9 +222,11 @@ async def test_an_accepted_fix_changed_before_the_next_save_is_recorded_as_such(
 async def test_a_real_repair_runs_in_the_background_with_progress_and_one_at_a_time(demo: Path, stub) -> None:
     model = stub(always(pricing_edit(FIXED)))
     editor = Editor()
-    repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo, model=MODEL, api_base=model.api_base))
+    seen: list[tuple[Progress | None, bool]] = []  # what the editor face could show at each change
+    repairs = WorkspaceRepair(demo, editor, lambda: setup_of(demo, model=MODEL, api_base=model.api_base),
+                              on_change=lambda: seen.append((repairs.progress, repairs.fix is not None)))
 
-    assert repairs.start(demo / PRICING, None) == {"started": True}
+    assert repairs.start(demo / PRICING, None, line=12) == {"started": True}
     second = repairs.start(demo / PRICING, None)
     assert second["started"] is False and "already running" in second["reason"]
     assert repairs.task is not None
@@ -207,6 +235,12 @@ async def test_a_real_repair_runs_in_the_background_with_progress_and_one_at_a_t
     assert editor.progress_log[0] == "begin repairing shop/pricing.py"
     assert "2 failing test(s)" in editor.progress_log
     assert editor.progress_log[-1].startswith("end green")
+    place = Place((demo / PRICING).resolve(), 12)
+    assert seen[0] == (Progress(place), False), "started: shown where the person asked, before any round"
+    assert (Progress(place, 1, 3, 2), False) in seen, "round 1 of 3 began with 2 tests failing"
+    assert seen[-1] == (None, True), "ended: no repair running, a fix on offer"
+    assert editor.sent == [], "the fix waits for the person"
+    await repairs.apply()
     [(patch, _)] = editor.sent
     assert FIXED in patch.edits[0].after
 

@@ -35,16 +35,27 @@ def code_actions(uri: str, diagnostics: Sequence[types.Diagnostic], fix: Fix | N
     if running:
         actions.append(types.CodeAction(title="Cancel greenloop repair", kind=types.CodeActionKind.QuickFix,
                                         command=_command("Cancel greenloop repair", "greenloop.cancel", {})))
-    for diagnostic in ours:
-        tests = [diagnostic.code] if isinstance(diagnostic.code, str) and "::" in diagnostic.code else None
-        argument = {"uri": uri, "tests": tests}
-        actions.append(types.CodeAction(title="Repair until green", kind=types.CodeActionKind.QuickFix,
-                                        diagnostics=[diagnostic],
-                                        command=_command("Repair until green", "greenloop.repair", argument)))
+    if ours and not running:
+        actions.append(_repair_here(uri, ours))
     actions.append(types.CodeAction(title="greenloop: repair failing tests in this file", kind=SOURCE_REPAIR,
                                     command=_command("greenloop: repair failing tests in this file",
                                                      "greenloop.repair", {"uri": uri, "tests": None})))
     return actions
+
+
+def _repair_here(uri: str, diagnostics: Sequence[types.Diagnostic]) -> types.CodeAction:
+    """One "Repair until green" for the place, however many failures show there (a line where two tests fail
+    carries two diagnostics; a client lists one action per diagnostic as two identical entries). It repairs the
+    tests of all of them (every failing test of the file when one has no test id), and remembers the line, where
+    the running repair is then shown."""
+    codes = [d.code for d in diagnostics]
+    tests = sorted({c for c in codes if isinstance(c, str) and "::" in c})
+    every = all(isinstance(c, str) and "::" in c for c in codes)
+    argument = {"uri": uri, "tests": tests if every else None,
+                "line": min(d.range.start.line for d in diagnostics)}
+    return types.CodeAction(title="Repair until green", kind=types.CodeActionKind.QuickFix,
+                            diagnostics=list(diagnostics),
+                            command=_command("Repair until green", "greenloop.repair", argument))
 
 
 def _ours(diagnostic: types.Diagnostic) -> bool:

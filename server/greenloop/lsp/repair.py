@@ -34,7 +34,8 @@ def workspace_repair(server: GreenloopServer, session: ProjectSession) -> Worksp
     """The repairs of a session's workspace, served to this server's client."""
     engine = session.engine
     return WorkspaceRepair(session.root, LspEditor(server),
-                           lambda: RepairSetup(session.root, engine.settings, engine.interpreter.path))
+                           lambda: RepairSetup(session.root, engine.settings, engine.interpreter.path),
+                           on_change=server.status.changed)
 
 
 class LspEditor:

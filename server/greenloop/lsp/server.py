@@ -20,16 +20,16 @@ from pygls.lsp.server import LanguageServer
 
 from greenloop import __version__, project
 from greenloop.engine import CheckReport
-from greenloop.lsp import actions, convert, transport
-from greenloop.lsp.repair import workspace_repair
+from greenloop.lsp import convert, repair_requests, transport
 from greenloop.lsp.paths import path_of, unusable
+from greenloop.lsp.repair import workspace_repair
 from greenloop.lsp.session import Channel, ProjectSession
+from greenloop.lsp.status import StatusFeed
 from greenloop.repair.present.workspace import WorkspaceRepair
 
 log = logging.getLogger(__name__)
 _LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning, "info": types.MessageType.Info}
 # Where no project lives: a save there (or through /proc/<pid>/cwd) never starts a session or a watcher.
-REPAIR_USAGE = 'greenloop.repair needs {"uri": a file or folder of the workspace, "tests": null or a list of node ids}'
 
 
 class GreenloopServer(LanguageServer):
@@ -40,6 +40,7 @@ class GreenloopServer(LanguageServer):
         self.repairs: dict[ProjectSession, WorkspaceRepair] = {}  # by session: scratch files share a root
         self.init_options: Any = None
         self.editor_settings: Any = None
+        self.status = StatusFeed(self)
         self._reporting = False
 
     # -- editor settings ----------------------------------------------------------------------------------
@@ -49,7 +50,7 @@ class GreenloopServer(LanguageServer):
                 (_section(self.editor_settings), "editor settings")]
 
     def channel(self) -> Channel:
-        return Channel(publish=self.publish, show=self.show, log=self.log_line)
+        return Channel(publish=self.publish, show=self.show, log=self.log_line, changed=self.status.changed)
 
     # -- sessions -----------------------------------------------------------------------------------------
 
@@ -157,6 +158,7 @@ class GreenloopServer(LanguageServer):
             lines = self._lines(uri, path)
             diagnostics = [convert.diagnostic(f, lines, codec.position_to_client_units) for f in grouped.get(path, [])]
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self.status.changed()
 
     def _lines(self, uri: str, path: Path) -> list[str]:
         document = self.workspace.text_documents.get(uri)
@@ -200,6 +202,7 @@ def _section(raw: Any) -> Any:
 
 
 server = GreenloopServer()
+repair_requests.register(server)
 
 
 @server.feature(types.INITIALIZE)
@@ -280,80 +283,6 @@ async def did_change_folders(ls: GreenloopServer, params: types.DidChangeWorkspa
             await session.close()
     for folder in params.event.added:
         ls.open_folder(folder.uri)
-
-
-@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-    code_action_kinds=[types.CodeActionKind.QuickFix, actions.SOURCE_REPAIR]))
-def code_action(ls: GreenloopServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    uri = params.text_document.uri
-    path = path_of(uri)
-    if path is None or unusable(path, False):
-        return []
-    session = ls.known_session(uri)
-    repair = ls.repairs.get(session) if session is not None else None
-    fix = repair.fix if repair is not None else None
-    return actions.code_actions(uri, params.context.diagnostics, fix, fix.covers(path) if fix else False,
-                                repair is not None and repair.running)
-
-
-@server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls: GreenloopServer, params: types.HoverParams) -> types.Hover | None:
-    """While a fix waits for the user, hovering a failing line shows the proposed diff."""
-    path = path_of(params.text_document.uri)
-    session = ls.known_session(params.text_document.uri)
-    repair = ls.repairs.get(session) if session is not None else None
-    fix = repair.fix if repair is not None else None
-    if path is None or session is None or fix is None or not fix.covers(path):
-        return None
-    line = params.position.line + 1
-    failing = any(f.path == path.resolve() and f.line == line and f.source == "greenloop"
-                  for f in session.engine.findings())
-    return actions.hover(fix) if failing else None
-
-
-def _argument(args: tuple[Any, ...]) -> dict[str, Any]:
-    return dict(args[0]) if args and isinstance(args[0], Mapping) else {}
-
-
-@server.command("greenloop.repair")
-def repair_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
-    """Start a repair in the background and answer at once; progress and the result arrive later."""
-    argument = _argument(args)
-    uri, tests = argument.get("uri"), argument.get("tests")
-    path = path_of(uri)
-    if not isinstance(uri, str) or path is None or not (
-            tests is None or isinstance(tests, list) and all(isinstance(t, str) for t in tests)):
-        return {"started": False, "reason": REPAIR_USAGE}
-    session = ls.admit(uri, folders=True)
-    if session is None:
-        return {"started": False, "reason": f"greenloop.repair: {str(path)[:300]} is in no workspace folder or "
-                                            "project (or cannot be checked); see the log"}
-    return ls.repair_for(session).start(path, list(tests) if tests else None)
-
-
-@server.command("greenloop.cancel")
-def cancel_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
-    return {"cancelled": any([repair.cancel() for repair in ls.repairs.values()])}
-
-
-@server.command("greenloop.showPatch")
-async def show_patch_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
-    repair = ls.repair_with_fix(_argument(args).get("repair_id"))
-    return await repair.show_patch() if repair else {"patch": None}
-
-
-@server.command("greenloop.applyFix")
-async def apply_fix_command(ls: GreenloopServer, *args: Any) -> dict[str, Any]:
-    repair = ls.repair_with_fix(_argument(args).get("repair_id"))
-    if repair is None:
-        return {"applied": False, "reason": "no greenloop fix is waiting"}
-    return await repair.apply()
-
-
-@server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
-def progress_cancel(ls: GreenloopServer, params: types.WorkDoneProgressCancelParams) -> None:
-    for repair in ls.repairs.values():
-        repair.cancel_progress(params.token)
 
 
 @server.feature(types.SHUTDOWN)

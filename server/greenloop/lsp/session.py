@@ -37,6 +37,7 @@ class Channel:
     publish: Callable[[CheckReport], None]
     show: Callable[[str, str], None]  # (level "error" | "warning" | "info", message)
     log: Callable[[str], None]
+    changed: Callable[[], None] = lambda: None  # a check started or ended (what a status bar shows)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -178,6 +179,14 @@ class ProjectSession:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
+        self.channel.changed()
+        try:
+            await self._checks()
+        finally:
+            self._task = None  # not busy any more: the status says so
+            self.channel.changed()
+
+    async def _checks(self) -> None:
         while self._pending is None or self._pending:
             batch, self._pending = self._pending, set()
             generation = self._generation

@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS repairs (
     model_seconds REAL DEFAULT 0,
     patch TEXT,
     handoff TEXT,
-    user_action TEXT                  -- accepted / rejected / accepted_then_edited / applied_by_cli
+    user_action TEXT                  -- accepted / rejected / declined / accepted_then_edited / applied_by_cli
 );
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
@@ -228,7 +228,7 @@ class Ledger:
             regressions_caught=sum(r["regressions_caught"] or 0 for r in rows),
             candidates=sum(r["candidates"] for r in rows),
             accepted=sum(1 for r in rows if (r["user_action"] or "").startswith(("accepted", "applied"))),
-            rejected=sum(1 for r in rows if r["user_action"] == "rejected"),
+            rejected=sum(1 for r in rows if r["user_action"] in ("rejected", "declined")),
         )
 
 

@@ -4,8 +4,9 @@ cancel, the fix kept until the person decides, and what they decided, in the led
 The editor is reached only through `EditorPort` (`port.py`), so every rule here is tested without one:
 
 - a second repair while one runs is refused with a message, never queued behind it;
-- a green fix goes to an editor that previews edits at once (it asks the person); to one that does not, it waits
-  for the person to ask ("Apply greenloop fix"), shown as a diff first;
+- a finished fix waits for the person, in every editor: it is previewed where the bug is (the editor face shows
+  `fix` and `place`, and `on_change` says when they change) and applied only when the person asks (`apply`),
+  through the editor's own confirmation where it has one (a refactor preview), or dropped (`discard`);
 - a fix is never applied over text the person typed since the repair began: it is fitted to the text of the
   moment (`handover.fit`: as it is, rebased and re-checked, or refused), and sent with no await in between;
 - what the person did is decided by the text, not the editor's word (`fix.landed`, `fix.Verdicts`): a fix counts
@@ -19,6 +20,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +35,43 @@ from greenloop.repair.session import RepairSetup
 from greenloop.state import state_dir
 
 log = logging.getLogger(__name__)
+HOW_TO_DECIDE = ("Preview it, then Apply or Discard: the code lens above the function, the code action "
+                 "\"Apply greenloop fix ({size})\", or the commands greenloop.showPatch, greenloop.applyFix and "
+                 "greenloop.discardFix.")
 
 VERIFY_SECONDS = 3.0  # how long after answering `applied: true` an editor may take to show the change
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the person asked for the repair: the file, and the line of the failure they were on (1-based; None
+    for a whole file or folder). The editor face shows the running repair there."""
+
+    path: Path
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The running repair, as the editor shows it beside the code."""
+
+    place: Place
+    round: int = 0  # 0 until the first round starts (the baseline runs)
+    max_rounds: int = 0
+    failing: int | None = None  # target tests still failing with the best patch so far
 
 
 class WorkspaceRepair:
     """The repairs of one workspace (project root), served to one editor through its port."""
 
-    def __init__(self, root: Path, editor: EditorPort, setup: Callable[[], RepairSetup]) -> None:
+    def __init__(self, root: Path, editor: EditorPort, setup: Callable[[], RepairSetup],
+                 on_change: Callable[[], None] = lambda: None) -> None:
         self.root = root
         self.editor = editor
         self._setup = setup  # built when needed: the settings in force then
+        self._on_change = on_change  # the running repair's progress, or the waiting fix, changed
         self.task: asyncio.Task[None] | None = None
+        self.progress: Progress | None = None  # while a repair runs
         self.fix: Fix | None = None
         self.verdicts = Verdicts()  # fixes the editor said it applied, watched until their files are saved
         self._applying = False
@@ -55,12 +82,16 @@ class WorkspaceRepair:
 
     # -- start and cancel ---------------------------------------------------------------------------------
 
-    def start(self, path: Path, tests: list[str] | None) -> dict[str, Any]:
+    def start(self, path: Path, tests: list[str] | None, line: int | None = None) -> dict[str, Any]:
+        """Start a repair of the failures in `path` (or of `tests`) in the background; `line` is where the person
+        was (see `Place`)."""
         if self.running:
             message = "greenloop: a repair is already running in this workspace; cancel it first (greenloop.cancel)"
             self.editor.show("warning", message)
             return {"started": False, "reason": message}
+        self.progress = Progress(Place(path.resolve(), line))
         self.task = asyncio.get_running_loop().create_task(self._run(path, tests))
+        self._on_change()
         return {"started": True}
 
     def cancel(self) -> bool:
@@ -84,6 +115,9 @@ class WorkspaceRepair:
             case events.RoundStarted():
                 self.editor.progress(f"round {event.round}/{max_rounds} · {event.failing} failing · "
                                      f"${event.cost:.2f}", int(100 * (event.round - 1) / max_rounds))
+                if self.progress is not None:
+                    self.progress = Progress(self.progress.place, event.round, max_rounds, event.failing)
+                    self._on_change()
             case events.CandidateJudged():
                 self.editor.progress(f"round {event.round}/{max_rounds} · {event.failing_before} failing → "
                                      f"{event.failing} · ${event.cost:.2f}", int(100 * event.round / max_rounds))
@@ -112,9 +146,14 @@ class WorkspaceRepair:
                                       handoff="cancelled before the repair began")
             finally:
                 self.editor.progress_end(f"{result.status.value}: {result.stop_reason}")
-        await self._finish(result)
+        try:
+            await self._finish(result)
+        finally:
+            self.progress = None
+            self._on_change()
 
     async def _finish(self, result: RepairResult) -> None:
+        """The repair ended: its best patch, if any, becomes the fix on offer (previewed, never applied here)."""
         if result.patch is None:
             level: Level = "info" if result.status in (RepairStatus.NOTHING_TO_DO, RepairStatus.CANCELLED) \
                 else "warning"
@@ -123,19 +162,22 @@ class WorkspaceRepair:
         fix = Fix(result.repair_id, result, result.patch, self.root)
         fix.diff_file = self._write_diff(fix)
         self.fix = fix
+        self._on_change()
         if result.status is not RepairStatus.GREEN:
             self.editor.show("warning", f"greenloop repair {result.status.value}: {result.handoff} The best patch "
-                                        "so far is available: greenloop.showPatch, or the code action "
-                                        "\"Apply greenloop fix\".")
+                                        f"so far is on offer. {_how_to_decide(fix)}")
             return
-        if self.editor.asks_before_applying:
-            await self.apply()
-        else:
-            await self.show_patch()
-            plural = "s" if fix.lines != 1 else ""
-            self.editor.show("info", f"greenloop: green after {result.rounds} round(s). Review the patch, then use "
-                                     f"the code action \"Apply greenloop fix ({fix.lines} line{plural})\" "
-                                     "on a failing line.")
+        # Checked now, not only when the person asks: what they typed meanwhile may already rule the fix out.
+        fitted = await handover.fit(self._setup(), fix.patch, result.targets, self.text_now)
+        if isinstance(fitted, str):
+            self.editor.show("warning", f"greenloop: the fix was not applied: {fitted}. The patch stays available "
+                                        "(greenloop.showPatch).")
+            return
+        if fitted is not fix.patch:  # rebased onto what the person typed meanwhile, and re-checked: preview that
+            fix.patch = fitted
+            self._on_change()
+        self.editor.show("info", f"greenloop: fix ready: green after {result.rounds} round(s), "
+                                 f"passes {len(result.targets)} test(s). {_how_to_decide(fix)}")
 
     def _write_diff(self, fix: Fix) -> Path | None:
         try:
@@ -191,8 +233,19 @@ class WorkspaceRepair:
         self._record(fix, "accepted")
         if self.fix is fix:
             self.fix = None
+            self._on_change()
         self.verdicts.watch(fix)
         return {"applied": True, "reason": None}
+
+    def discard(self) -> dict[str, Any]:
+        """The person does not want the fix: it is no longer on offer, and the ledger says `declined`."""
+        fix = self.fix
+        if fix is None:
+            return {"discarded": False, "reason": "no greenloop fix is waiting"}
+        self.fix = None
+        self._record(fix, "declined")
+        self._on_change()
+        return {"discarded": True, "reason": None}
 
     async def _wait_until_landed(self, patch: Patch) -> list[Path]:
         """The files whose text does not show the patch within VERIFY_SECONDS: an editor may report its change
@@ -211,14 +264,18 @@ class WorkspaceRepair:
                                 "action \"Apply greenloop fix\" or the command greenloop.applyFix.")
         return {"applied": False, "reason": reason}
 
-    async def show_patch(self) -> dict[str, Any]:
+    async def show_patch(self, open_file: bool = True) -> dict[str, Any]:
+        """The waiting fix's diff; with `open_file`, also shown in the editor as a .diff file (for editors without
+        a greenloop client, which show the diff themselves and pass False)."""
         fix = self.fix
         if fix is None:
             return {"patch": None}
-        if fix.diff_file is not None:
+        if open_file and fix.diff_file is not None:
             await self.editor.open_file(fix.diff_file)
+        passing = len(fix.result.targets) - fix.result.targets_failing_after
         return {"patch": fix.result.diff, "file": str(fix.diff_file) if fix.diff_file else None,
-                "status": fix.result.status.value, "repair_id": fix.repair_id}
+                "status": fix.result.status.value, "repair_id": fix.repair_id, "lines": fix.lines,
+                "tests": len(fix.result.targets), "passing": passing}
 
     # -- the person's verdict -----------------------------------------------------------------------------
 
@@ -231,6 +288,7 @@ class WorkspaceRepair:
             self._record(fix, action)
             if action == "accepted" and self.fix is fix:
                 self.fix = None
+                self._on_change()
 
     def _ledger(self, failure: str, level: Level) -> Ledger | None:
         """The ledger, opened; a ledger that cannot be opened costs a message, never the fix or the server."""
@@ -256,6 +314,10 @@ class WorkspaceRepair:
                 ledger.set_user_action(fix.repair_id, action)
             except sqlite3.Error as exc:
                 self.editor.show("warning", f"greenloop: {failure}: {exc}")
+
+
+def _how_to_decide(fix: Fix) -> str:
+    return HOW_TO_DECIDE.format(size=f"{fix.lines} line" + ("s" if fix.lines != 1 else ""))
 
 
 def _description(fix: Fix) -> str:

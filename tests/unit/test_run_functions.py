@@ -121,7 +121,20 @@ def test_functions_travel_as_a_table_and_are_read_back_in_either_form() -> None:
 
     rows = [("pkg/a.py", "f", 3), ("pkg/a.py", "C.method", 10)]
     assert table(rows) == "pkg/a.py\tf\t3\npkg/a.py\tC.method\t10"
-    assert _functions(table(rows)) == rows
+    assert _functions(table(rows)) == tuple(rows)
     odd = [("pkg/a\tb.py", "f", 1)]
-    assert table(odd) == odd and _functions(table(odd)) == odd
-    assert _functions(table([])) == [] and _functions(None) is None
+    assert table(odd) == odd and _functions(table(odd)) == tuple(odd)
+    assert _functions(table([])) == () and _functions(None) is None
+
+
+def test_recorded_functions_cost_the_collector_nothing_once_seen() -> None:
+    """A networkx run carries ~100,000 rows: read back as tuples of atoms, the collector stops tracking them once
+    it has looked (a list would stay tracked, and every full collection would walk its rows)."""
+    import gc
+
+    from greenloop.run.events import _functions
+
+    read = _functions("pkg/a.py\tf\t3\npkg/b.py\tg\t7")
+    gc.collect()  # untracks the rows; the table itself, made before its rows, on the next look
+    gc.collect()
+    assert read is not None and not gc.is_tracked(read) and not any(gc.is_tracked(row) for row in read)

@@ -251,6 +251,11 @@ class Editor:
         """The latest greenloop/status ({} before the first)."""
         return self.statuses[-1] if self.statuses else {}
 
+    def checked(self) -> bool:
+        """The server's last status says no check runs. It is sent after the check's last diagnostics, so every
+        file's final diagnostics have arrived (a wait on counts alone can see one file updated, the next not yet)."""
+        return bool(self.statuses) and not self.status()["checking"]
+
     async def fix_ready(self, timeout: float = 90.0) -> dict[str, Any]:
         """Wait until the server says a fix waits for the person; its status entry."""
         return await self.wait_for(lambda: self.status().get("state") == "fix_ready" and self.status()["fix"],

@@ -28,7 +28,8 @@ def _points_to(diagnostic: types.Diagnostic, uri: str, line: int) -> bool:
 async def _saved_buggy(buggy_project, start_editor):
     editor = await start_editor(buggy_project)
     editor.save(OPS)
-    await editor.wait_for(lambda: len(editor.diagnostics(TEST)) >= 2 and len(editor.diagnostics(OPS)) >= 2, 30)
+    await editor.wait_for(lambda: len(editor.diagnostics(TEST)) >= 2 and len(editor.diagnostics(OPS)) >= 2
+                          and editor.checked(), 30)
     return editor
 
 

@@ -8,6 +8,7 @@ tests/test_cart.py fail and the cart without a coupon passes.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,17 @@ def copy_demo(dest: Path, **settings: Any) -> Path:
     head = pyproject.read_text().split("[tool.greenloop]")[0]
     pyproject.write_text(head + "[tool.greenloop]\n" + "\n".join(lines) + "\n")
     return dest
+
+
+def ledger_actions(root: Path) -> list[tuple[int, str | None]]:
+    """(id, user_action) of every repair in the workspace's ledger: what the person decided about each fix."""
+    path = root / ".greenloop" / "ledger.sqlite3"
+    if not path.exists():
+        return []
+    db = sqlite3.connect(path)
+    try:
+        return [(row[0], row[1]) for row in db.execute("SELECT id, user_action FROM repairs ORDER BY id")]
+    except sqlite3.OperationalError:  # the server made the file and has not yet created its tables
+        return []
+    finally:
+        db.close()

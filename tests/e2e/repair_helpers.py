@@ -3,7 +3,6 @@ stand-in (tests/e2e/editor.py) with the server pointed at the stub model, and wh
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,20 +11,6 @@ from demokit import MODEL, PRICING, copy_demo
 from editor import Editor
 from lsprotocol import types
 from stub_model import StubModel
-
-
-def ledger_actions(root: Path) -> list[tuple[int, str | None]]:
-    """(id, user_action) of every repair in the workspace's ledger."""
-    path = root / ".greenloop" / "ledger.sqlite3"
-    if not path.exists():
-        return []
-    db = sqlite3.connect(path)
-    try:
-        return [(row[0], row[1]) for row in db.execute("SELECT id, user_action FROM repairs ORDER BY id")]
-    except sqlite3.OperationalError:  # the server made the file and has not yet created its tables
-        return []
-    finally:
-        db.close()
 
 
 def model_settings(stub: StubModel, **extra: Any) -> dict[str, Any]:

@@ -14,9 +14,9 @@ import copy
 
 from lsprotocol import types
 
-from demokit import BUGGY, BUGGY_LINE_INDEX, COUPON, FIX, FIXED, PRICING, ROUNDING
+from demokit import BUGGY, BUGGY_LINE_INDEX, COUPON, FIX, FIXED, PRICING, ROUNDING, ledger_actions
 from editor import vscode_capabilities
-from repair_helpers import by_title, demo_editor, ledger_actions, model_settings
+from repair_helpers import by_title, demo_editor, model_settings
 from stub_model import gated
 
 DEF_LINE = 13  # 0-based: `def apply_discount` holds the bug on line 18

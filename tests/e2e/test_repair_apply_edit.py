@@ -9,8 +9,8 @@ import asyncio
 
 from lsprotocol import types
 
-from demokit import BUGGY, BUGGY_LINE_INDEX, CART_TESTS, FIX, FIXED, PRICING
-from repair_helpers import demo_editor, ledger_actions, model_settings
+from demokit import BUGGY, BUGGY_LINE_INDEX, CART_TESTS, FIX, FIXED, PRICING, ledger_actions
+from repair_helpers import demo_editor, model_settings
 from stub_model import always, gated
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from lsprotocol import types
 
-from demokit import BUGGY, BUGGY_LINE_INDEX, FIX, FIXED, PRICING, copy_demo
+from demokit import BUGGY, BUGGY_LINE_INDEX, FIX, FIXED, PRICING, copy_demo, ledger_actions
 from editor import Editor, plain_capabilities, vscode_capabilities
-from repair_helpers import by_title, demo_editor, ledger_actions, model_settings
+from repair_helpers import by_title, demo_editor, model_settings
 from stub_model import always
 
 APPLY_TITLE = "Apply greenloop fix (1 line)"

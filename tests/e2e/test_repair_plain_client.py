@@ -11,9 +11,9 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from demokit import BUGGY, BUGGY_LINE_INDEX, CART_TESTS, COUPON, FIX, FIXED, PRICING
+from demokit import BUGGY, BUGGY_LINE_INDEX, CART_TESTS, COUPON, FIX, FIXED, PRICING, ledger_actions
 from editor import plain_capabilities
-from repair_helpers import demo_editor, ledger_actions, model_settings
+from repair_helpers import demo_editor, model_settings
 from stub_model import always
 
 APPLY_PREFIX = "Apply greenloop fix ("

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from demokit import BUGGY, BUGGY_LINE_INDEX, FIX, FIXED, MODEL, PRICING, REPO, copy_demo
-from editors_kit import record_timings
+from demokit import BUGGY, BUGGY_LINE_INDEX, FIX, FIXED, MODEL, PRICING, REPO, copy_demo, ledger_actions
+from editors_kit import assert_fixed_and_green, record_timings
 from stub_model import always
 
 PLUGIN = REPO / "editors" / "neovim"
@@ -50,14 +49,6 @@ def _drive(tmp_path: Path, stub, mode: str) -> tuple[Path, dict[str, Any]]:
     return root, result
 
 
-def _user_action(root: Path) -> list[tuple[int, str | None]]:
-    db = sqlite3.connect(root / ".greenloop" / "ledger.sqlite3")
-    try:
-        return list(db.execute("SELECT id, user_action FROM repairs ORDER BY id"))
-    finally:
-        db.close()
-
-
 def test_in_neovim_a_fix_is_shown_reviewed_accepted_saved_and_green(tmp_path: Path, stub) -> None:
     root, result = _drive(tmp_path, stub, "accept")
 
@@ -72,12 +63,7 @@ def test_in_neovim_a_fix_is_shown_reviewed_accepted_saved_and_green(tmp_path: Pa
     assert f"-{BUGGY}" in result["patch"] and f"+{FIXED}" in result["patch"], result["patch"]
     assert result["unchanged_after_first_accept"], "the first :GreenloopAccept only shows the diff"
 
-    lines = (root / PRICING).read_text().splitlines()
-    assert FIXED in lines and BUGGY not in lines
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root,
-                           capture_output=True, text=True, timeout=120)
-    assert tests.returncode == 0, tests.stdout[-2000:]
-    assert _user_action(root) == [(1, "accepted")]
+    assert_fixed_and_green(root)
     record_timings("neovim", result["save_to_diagnostic"], result["repair_to_fix_ready"])
 
 
@@ -90,4 +76,4 @@ def test_in_neovim_a_discarded_fix_leaves_the_file_untouched_and_the_ledger_says
     assert f"+{FIXED}" in result["patch"]
     assert result["unchanged"] and not result["modified"], result
     assert (root / PRICING).read_text() == on_disk
-    assert _user_action(root) == [(1, "declined")]
+    assert ledger_actions(root) == [(1, "declined")]

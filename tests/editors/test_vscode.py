@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from demokit import BUGGY, FIX, FIXED, MODEL, PRICING, REPO, copy_demo
-from editors_kit import artifacts, record_timings
+from demokit import BUGGY, FIX, FIXED, MODEL, PRICING, REPO, copy_demo, ledger_actions
+from editors_kit import artifacts, assert_fixed_and_green, record_timings
 from stub_model import always
 from vscode_kit import CHROMIUM_FLAGS, EXTENSION, CodeServer, chromium, extension_vsix, processes_in
 
@@ -75,19 +74,6 @@ def test_vscode_extension_manifest_fits_the_server() -> None:
             assert lock[f"node_modules/{name}"]["version"] == version, f"{name}: package-lock.json is stale"
     engine = re.fullmatch(r"\^(\d+)\.(\d+)\.\d+", manifest["engines"]["vscode"])
     assert engine and (int(engine[1]), int(engine[2])) <= (1, 100), manifest["engines"]["vscode"]
-
-
-def _user_actions(root: Path) -> list[tuple[int, str | None]]:
-    ledger = root / ".greenloop" / "ledger.sqlite3"
-    if not ledger.exists():
-        return []
-    db = sqlite3.connect(ledger)
-    try:
-        return list(db.execute("SELECT id, user_action FROM repairs ORDER BY id"))
-    except sqlite3.Error:
-        return []
-    finally:
-        db.close()
 
 
 def _lines(root: Path) -> list[str]:
@@ -162,12 +148,7 @@ def test_in_vscode_a_fix_is_previewed_accepted_in_the_refactor_preview_saved_and
     assert not leftovers, f"processes left running in {tmp_path}: {leftovers}"
     assert passed
 
-    lines = (root / PRICING).read_text().splitlines()
-    assert FIXED in lines and BUGGY not in lines
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root,
-                           capture_output=True, text=True, timeout=120)
-    assert tests.returncode == 0, tests.stdout[-2000:]
-    assert _user_actions(root) == [(1, "accepted")]
+    assert_fixed_and_green(root)
     record_timings("vscode", timings["save_to_diagnostic"], timings["repair_to_fix_ready"])
     images = REPO / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -177,6 +158,8 @@ def test_in_vscode_a_fix_is_previewed_accepted_in_the_refactor_preview_saved_and
 
 def _drive(page: Page, url: str, root: Path, shots: Path) -> dict[str, float]:
     """The person's path through VS Code; returns the two timings."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     status_items = page.locator("#workbench\\.parts\\.statusbar .statusbar-item")
     editor = page.locator(".editor-instance .monaco-editor:not(.monaco-diff-editor *)").first
     lines = editor.locator(".view-lines")
@@ -222,9 +205,21 @@ def _drive(page: Page, url: str, root: Path, shots: Path) -> dict[str, float]:
     page.keyboard.press("Enter")
     _until("the cursor on line 18",
            lambda: any(t.strip().startswith("Ln 18,") for t in status_items.all_inner_texts()), 15)
-    page.keyboard.press("Control+.")
     repair_action = page.locator(".action-widget .monaco-list-row.action[aria-label='Repair until green']")
-    repair_action.wait_for()
+    menus: list[str] = []
+    for attempt in range(4):
+        # Asked again when the menu does not list it: in one CI run it never showed within 30 s of one Ctrl+.
+        # (the keystroke can land while the Go to Line box still closes). What each attempt showed is reported.
+        page.keyboard.press("Control+.")
+        try:
+            repair_action.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            menus.append(" | ".join(page.locator(".action-widget").all_inner_texts()) or "(no menu)")
+            shot(f"03-quick-fix-attempt-{attempt + 1}")
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError(f"no 'Repair until green' on line 18 after {len(menus)} Ctrl+.: {menus}")
     for _ in range(10):  # the keyboard, not the mouse: an overlay may cover the menu
         if "focused" in (repair_action.get_attribute("class") or ""):
             break
@@ -275,7 +270,7 @@ def _drive(page: Page, url: str, root: Path, shots: Path) -> dict[str, float]:
     lines.click()
     page.keyboard.press("Control+S")
     _until("the fixed file on disk", lambda: FIXED in _lines(root), 30)
-    _until("the ledger's 'accepted'", lambda: _user_actions(root) == [(1, "accepted")], 30)
+    _until("the ledger's 'accepted'", lambda: ledger_actions(root) == [(1, "accepted")], 30)
     _until("a green status bar", lambda: status("greenloop"), 90)
     _until("no squiggle", lambda: editor.locator(".squiggly-error").count() == 0, 30)
     shot("07-green")

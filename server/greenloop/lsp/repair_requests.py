@@ -48,6 +48,11 @@ def register(server: GreenloopServer) -> None:
         doc = server.workspace.text_documents.get(uri)
         return None if path is None or doc is None else (path, doc.source)
 
+    def shown(uri: str) -> tuple[WorkspaceRepair, Any, str] | None:
+        """The repair to show beside an open document, with the document's path and text (lenses and hints)."""
+        repair, opened = repair_of(uri), document(uri)
+        return None if repair is None or opened is None else (repair, *opened)
+
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
         code_action_kinds=[types.CodeActionKind.QuickFix, actions.SOURCE_REPAIR]))
     def code_action(_: LanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -79,20 +84,18 @@ def register(server: GreenloopServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     def code_lens(_: LanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        uri = params.text_document.uri
-        repair, opened = repair_of(uri), document(uri)
-        if repair is None or opened is None:
+        here = shown(params.text_document.uri)
+        if here is None:
             return []
-        path, text = opened
+        repair, path, text = here
         return preview.running_lenses(path, text, repair.progress) + preview.fix_lenses(path, text, repair.fix)
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
     def inlay_hint(_: LanguageServer, params: types.InlayHintParams) -> list[types.InlayHint]:
-        uri = params.text_document.uri
-        repair, opened = repair_of(uri), document(uri)
-        if repair is None or opened is None:
+        here = shown(params.text_document.uri)
+        if here is None:
             return []
-        path, text = opened
+        repair, path, text = here
         return preview.inlay_hints(path, text, repair.fix, params.range, server.workspace.position_codec.client_num_units)
 
     @server.command("greenloop.repair")

@@ -261,6 +261,22 @@ function M.patch()
   end)
 end
 
+--- The person's decision on the waiting fix, sent to the server; `done` names the answer's success field, and
+--- the answer is said with `ok` or with `refused` before the server's reason.
+local function decide(command, id, done, ok, refused)
+  execute(command, { repair_id = id }, function(err, result)
+    vim.schedule(function()
+      if err then
+        say(command .. " failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      elseif result and result[done] then
+        say(ok)
+      else
+        say(refused .. tostring(result and result.reason), vim.log.levels.WARN)
+      end
+    end)
+  end)
+end
+
 --- Apply the waiting fix once its diff has been shown; otherwise show the diff first.
 function M.accept()
   local id = fix_id()
@@ -270,33 +286,13 @@ function M.accept()
     return
   end
   close_float()
-  execute("greenloop.applyFix", { repair_id = id }, function(err, result)
-    vim.schedule(function()
-      if err then
-        say("applyFix failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-      elseif result and result.applied then
-        say("fix applied; review and :write the buffer")
-      else
-        say("fix not applied: " .. tostring(result and result.reason), vim.log.levels.WARN)
-      end
-    end)
-  end)
+  decide("greenloop.applyFix", id, "applied", "fix applied; review and :write the buffer", "fix not applied: ")
 end
 
 --- Drop the waiting fix (the ledger records it as declined); the buffer is left as it is.
 function M.discard()
   close_float()
-  execute("greenloop.discardFix", { repair_id = fix_id() }, function(err, result)
-    vim.schedule(function()
-      if err then
-        say("discardFix failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-      elseif result and result.discarded then
-        say("fix discarded")
-      else
-        say(tostring(result and result.reason), vim.log.levels.WARN)
-      end
-    end)
-  end)
+  decide("greenloop.discardFix", fix_id(), "discarded", "fix discarded", "")
 end
 
 local function create_commands()

@@ -89,6 +89,7 @@ class Editor:
         self.stale_versions: list[tuple[str, int, int]] = []  # edits refused: (uri, edit's version, buffer's)
         self.statuses: list[dict[str, Any]] = []  # greenloop/status notifications, in order
         self.refreshes: list[str] = []  # workspace/codeLens/refresh and workspace/inlayHint/refresh, in order
+        self.publishes: list[tuple[str, int]] = []  # textDocument/publishDiagnostics: (uri, diagnostics), in order
 
     async def start(self, capabilities: types.ClientCapabilities | None = None, init_options: Any = None,
                     env: dict[str, str] | None = None) -> types.InitializeResult:
@@ -302,8 +303,15 @@ def _client_for(editor: Editor) -> LanguageClient:
             await editor.hold_progress_create.wait()
         return default_create(client, params)
 
+    default_publish = DEFAULT_CLIENT_FEATURES[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def publish(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
+        editor.publishes.append((params.uri, len(params.diagnostics)))
+        return default_publish(client, params)
+
     client = LanguageClient(converter_factory=default_converter)
-    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.WINDOW_WORK_DONE_PROGRESS_CREATE: create})
+    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.WINDOW_WORK_DONE_PROGRESS_CREATE: create,
+                                   types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish})
     _fix_code_action_parsing(client)
 
     @client.feature("greenloop/status")

@@ -44,6 +44,10 @@ async def test_an_idle_server_over_a_large_virtual_environment_uses_no_cpu(buggy
     await wait_until_serving(editor)
     editor.save(OPS)  # one check, so the import graph is built and the fork server started, then idle
     await checks_done(editor)
+    # The background work of a first start ends too: the coverage build, whose results the server stores (on a
+    # slow machine it was still storing them two seconds after the check).
+    await editor.wait_for(lambda: any(m.startswith("coverage: ready") for m in logged(editor)), 60,
+                          "the coverage build's end")
     await settle(2)
     pid = _server_pid(editor)
     before = _cpu_seconds(pid)

@@ -42,6 +42,7 @@ class GreenloopServer(LanguageServer):
         self.editor_settings: Any = None
         self.status = StatusFeed(self)
         self._reporting = False
+        self._sent: dict[str, list[types.Diagnostic]] = {}  # by uri: the diagnostics last published
 
     # -- editor settings ----------------------------------------------------------------------------------
 
@@ -50,7 +51,8 @@ class GreenloopServer(LanguageServer):
                 (_section(self.editor_settings), "editor settings")]
 
     def channel(self) -> Channel:
-        return Channel(publish=self.publish, show=self.show, log=self.log_line, changed=self.status.changed)
+        return Channel(publish=self.publish, show=self.show, log=self.log_line, changed=self.status.changed,
+                       stream=lambda report: self.publish(report, unchanged=False))
 
     # -- sessions -----------------------------------------------------------------------------------------
 
@@ -150,13 +152,19 @@ class GreenloopServer(LanguageServer):
 
     # -- talking back ---------------------------------------------------------------------------------------
 
-    def publish(self, report: CheckReport) -> None:
+    def publish(self, report: CheckReport, unchanged: bool = True) -> None:
+        """Diagnostics for every file the report touches; with `unchanged=False` (a check's stream, which ticks
+        every quarter second) only for files whose diagnostics differ from those last sent: a networkx check
+        re-sent the same two files forty times, and a client redraws each."""
         grouped = convert.by_file(report.findings)
         codec = self.workspace.position_codec
         for path in sorted(report.affected | set(grouped)):
             uri = convert.uri(path)
             lines = self._lines(uri, path)
             diagnostics = [convert.diagnostic(f, lines, codec.position_to_client_units) for f in grouped.get(path, [])]
+            if not unchanged and self._sent.get(uri) == diagnostics:
+                continue
+            self._sent[uri] = diagnostics
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
         self.status.changed()
 

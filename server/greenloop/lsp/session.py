@@ -38,6 +38,9 @@ class Channel:
     show: Callable[[str, str], None]  # (level "error" | "warning" | "info", message)
     log: Callable[[str], None]
     changed: Callable[[], None] = lambda: None  # a check started or ended (what a status bar shows)
+    # While a check streams its results: `publish`, except that a file whose diagnostics did not change since
+    # they were last sent is left alone (the stream ticks every quarter second; the check's end sends all).
+    stream: Callable[[CheckReport], None] | None = None
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -218,7 +221,7 @@ class ProjectSession:
 
     def _publish(self, report: CheckReport, generation: int) -> None:
         if generation == self._generation:  # never publish what a superseded check computed
-            self.channel.publish(report)
+            (self.channel.stream or self.channel.publish)(report)
 
     def _report(self, report: CheckReport) -> None:
         for line in report.explanation[:EXPLAIN_LINES]:
